@@ -1,0 +1,75 @@
+"""Throughput of the project's own training step on random data (``pix2pix-ablation bench``)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from .config import ExperimentConfig
+from .environment import configure_torch, device_name, pick_device
+from .losslog import LossAccumulator
+from .trainer import build_models, train_step
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def iteration_gflop(cfg: ExperimentConfig, size: int, batch: int) -> float:
+    """FLOPs of one training iteration, counted by torch on a real step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), precision="fp32", compile=False)
+    device = torch.device("cpu")
+    models = build_models(cfg, device)
+    x = torch.zeros(batch, 3, size, size)
+    with FlopCounterMode(display=False) as counter:
+        train_step(cfg, models, x, x, cfg.lambda_l1, True, LossAccumulator(device))
+    return counter.get_total_flops() / 1e9
+
+
+def bench_train_step(
+    cfg: ExperimentConfig, size: int = 256, batch: int = 1, iters: int = 10, warmup: int = 3
+) -> dict[str, Any]:
+    """Median seconds per iteration of ``train_step`` after warm-up, as the trainer runs it."""
+    cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), batch_size=batch)
+    device = pick_device()
+    configure_torch(cfg, device)
+    models = build_models(cfg, device)
+    forward = (models.generator, models.discriminator)
+    if cfg.compile:
+        forward = (torch.compile(models.generator), models.discriminator and torch.compile(models.discriminator))
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    gen = torch.Generator().manual_seed(cfg.seed)
+    x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
+    y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
+    acc = LossAccumulator(device)
+    times = []
+    for i in range(warmup + iters):
+        _sync(device)
+        t0 = time.perf_counter()
+        train_step(cfg, models, x, y, cfg.lambda_l1, i % cfg.d_every == 0, acc, forward)
+        _sync(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    acc.means()
+    sec = statistics.median(times)
+    gflop = iteration_gflop(cfg, size, batch)
+    return {
+        "size": size,
+        "batch": batch,
+        "iters": iters,
+        "precision": cfg.precision,
+        "channels_last": cfg.channels_last,
+        "compile": cfg.compile,
+        "sec_per_iter": round(sec, 5),
+        "images_per_s": round(batch / sec, 3),
+        "gflop_per_iter": round(gflop, 2),
+        "gflops_per_s": round(gflop / sec, 1),
+        "device": device_name(device),
+        "config_hash": cfg.hash(),
+    }

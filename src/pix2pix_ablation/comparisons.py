@@ -1,0 +1,71 @@
+"""Ablation comparisons formed from the table itself.
+
+Rows whose resolved configs are identical except in one column form one comparison on
+that column's axis. Nobody names groups: a new row lands in every comparison it
+belongs to, and a row that differs from every other row in more than one column gets
+a comparison of its own on the "other" axis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .experiments import Experiment
+
+# report category per config column; any other column is shown under its own name
+AXIS_TITLES = {
+    "epochs": "epochs",
+    "batch_size": "batch size",
+    "patch": "PatchGAN size",
+    "loss": "loss",
+    "norm": "normalisation",
+    "attention": "attention",
+    "generator": "generator",
+}
+IGNORED = ("name", "seed")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    axis: str  # the config column that varies, or "other"
+    members: tuple[str, ...]  # experiment names, in table order
+
+    @property
+    def id(self) -> str:
+        return f"{self.axis}--{'-'.join(self.members)}" if self.axis == "other" else f"{self.axis}--{self.members[0]}"
+
+    @property
+    def title(self) -> str:
+        return AXIS_TITLES.get(self.axis, self.axis)
+
+
+def _key_without(exp: Experiment, column: str) -> str:
+    values = {k: v for k, v in exp.config.to_dict().items() if k not in IGNORED and k != column}
+    return json.dumps(values, sort_keys=True)
+
+
+def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
+    """Every group of >= 2 rows differing only in one column, plus singleton "other" groups."""
+    order = {e.name: i for i, e in enumerate(experiments)}
+    columns = [c for c in experiments[0].config.to_dict() if c not in IGNORED] if experiments else []
+    found: list[Comparison] = []
+    in_some = set()
+    for column in columns:
+        groups: dict[str, list[Experiment]] = defaultdict(list)
+        for exp in experiments:
+            groups[_key_without(exp, column)].append(exp)
+        for members in groups.values():
+            values = {json.dumps(m.config.to_dict()[column]) for m in members}
+            if len(members) > 1 and len(values) == len(members):
+                names = tuple(sorted((m.name for m in members), key=order.__getitem__))
+                found.append(Comparison(column, names))
+                in_some.update(names)
+    found.extend(Comparison("other", (e.name,)) for e in experiments if e.name not in in_some)
+    return sorted(found, key=lambda c: (c.axis == "other", c.axis, order[c.members[0]]))
+
+
+def axes(comparisons: Sequence[Comparison]) -> list[str]:
+    return sorted({c.axis for c in comparisons}, key=lambda a: (a == "other", a))

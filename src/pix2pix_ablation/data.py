@@ -1,0 +1,260 @@
+"""Aligned image pairs (pix2pix format): load once, augment as batched tensor ops.
+
+Each file holds both domains side by side: A is the left half, B the right half.
+A split is decoded once into uint8 tensors (already resized, as the reference does at
+load time); the per-iteration work is then a crop, a flip and a float conversion on
+tensors, with no PIL in the training loop. Every random draw comes from a generator
+the caller passes in, so the trainer alone decides what is reproducible.
+
+Jitter: when ``cfg.jitter`` is on, training images are loaded at ``load_size`` and a
+random ``crop_size`` window is cut; when it is off they are loaded straight at
+``crop_size`` (:func:`train_load_size`), so no crop is needed. Should a larger image
+reach :func:`sample_batch` with jitter off, it is centre-cropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .atomic import atomic_path
+from .config import ExperimentConfig
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+DIRECTIONS = ("AtoB", "BtoA")
+_GRAYSCALE_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the offending file or folder."""
+
+
+@dataclass
+class PairedImages:
+    """A whole split in memory: ``inputs``/``targets`` are (N, 3, size, size) uint8."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    names: list[str]
+    source: Path
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def size(self) -> int:
+        return int(self.inputs.shape[-1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.inputs.device
+
+    def to(self, device: torch.device | str) -> PairedImages:
+        """The same split on ``device`` (keeping it on the GPU makes sampling free of copies)."""
+        return PairedImages(self.inputs.to(device), self.targets.to(device), list(self.names), self.source)
+
+
+def train_load_size(cfg: ExperimentConfig) -> int:
+    """Side the training split is loaded at: room for the random crop only with jitter."""
+    return cfg.load_size if cfg.jitter else cfg.crop_size
+
+
+def eval_load_size(cfg: ExperimentConfig) -> int:
+    """Evaluation images are resized straight to the crop size, as the reference does at test time."""
+    return cfg.crop_size
+
+
+# ----------------------------------------------------------------------------- loading
+def list_images(folder: Path) -> list[Path]:
+    """The image files of ``folder`` sorted by name; anything unexpected is a DataError."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"{folder}: split folder {what}")
+    files: list[Path] = []
+    stems: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("."):
+            continue  # .DS_Store, editor swap files, our own atomic temp files
+        if entry.is_dir():
+            raise DataError(f"{entry}: unexpected folder inside split {folder} (images must lie directly in it)")
+        if not entry.is_file():
+            raise DataError(f"{entry}: not a regular file (broken link?)")
+        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DataError(
+                f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}); "
+                "remove it from the split folder"
+            )
+        # names become output file names: two files with one stem would overwrite each other
+        if entry.stem in stems:
+            raise DataError(f"{entry}: same name as {stems[entry.stem].name}; image names must be unique")
+        stems[entry.stem] = entry
+        files.append(entry)
+    if not files:
+        raise DataError(f"{folder}: empty split, no {'/'.join(IMAGE_EXTENSIONS)} images in it")
+    return files
+
+
+def _decode_pair(path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right half of one file, each resized to size x size, as HWC uint8."""
+    try:
+        with Image.open(path) as img:
+            mode, (w, h) = img.mode, img.size
+            if mode in _GRAYSCALE_MODES:
+                raise DataError(f"{path}: grayscale image (mode {mode}); pairs must be RGB")
+            if mode != "RGB":
+                raise DataError(f"{path}: image mode {mode} is not RGB; convert it to 8-bit RGB")
+            if w % 2:
+                raise DataError(f"{path}: odd width {w}; a pair needs two halves of equal width")
+            if w != 2 * h:
+                raise DataError(
+                    f"{path}: size {w}x{h}, expected width = 2 x height (two square halves side by side)"
+                )
+            img.load()  # decode everything now: a truncated file fails here, not mid-training
+            half = w // 2
+            left = img.crop((0, 0, half, h)).resize((size, size), Image.Resampling.BICUBIC)
+            right = img.crop((half, 0, w, h)).resize((size, size), Image.Resampling.BICUBIC)
+    except DataError:
+        raise
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not a readable image") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: cannot decode image ({exc})") from None
+    return np.asarray(left), np.asarray(right)
+
+
+def load_split(root: Path, split: str, size: int, direction: str) -> PairedImages:
+    """Decode every image of ``root/split`` once into memory, resized to ``size``.
+
+    Train passes ``train_load_size(cfg)``, evaluation ``eval_load_size(cfg)``.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
+    if size <= 0:
+        raise ValueError(f"size: must be > 0, got {size}")
+    folder = Path(root) / split
+    files = list_images(folder)
+    n = len(files)
+    left = torch.empty((n, 3, size, size), dtype=torch.uint8)
+    right = torch.empty((n, 3, size, size), dtype=torch.uint8)
+
+    def work(i: int) -> None:
+        a, b = _decode_pair(files[i], size)
+        left[i].copy_(torch.from_numpy(a).permute(2, 0, 1))
+        right[i].copy_(torch.from_numpy(b).permute(2, 0, 1))
+
+    # PIL releases the GIL while decoding and resizing, so threads scale with cores
+    workers = min(8, os.cpu_count() or 1, n)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(work, range(n)):  # re-raises the first failure in file order
+                pass
+    else:
+        for i in range(n):
+            work(i)
+    # A is the left half; with BtoA the model maps the right half to the left one
+    inputs, targets = (left, right) if direction == "AtoB" else (right, left)
+    return PairedImages(inputs, targets, [f.stem for f in files], folder)
+
+
+# ------------------------------------------------------------------------ augmentation
+def _to_unit(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def sample_batch(
+    images: PairedImages,
+    indices: torch.Tensor,
+    cfg: ExperimentConfig,
+    generator: torch.Generator,
+    device: torch.device | str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch: (input, target) float in [-1, 1], each (B, 3, crop, crop) on ``device``.
+
+    Input and target of a sample share one crop offset and one flip. Offsets and flips
+    are drawn from ``generator`` on every call whatever ``cfg.jitter``/``cfg.flip`` say,
+    so switching one augmentation off does not shift the random stream of the other.
+    """
+    size, crop = images.size, cfg.crop_size
+    if crop > size:
+        raise DataError(f"{images.source}: images are {size} px, smaller than crop_size {crop}")
+    src = images.device
+    idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+    b = idx.numel()
+    offsets = torch.randint(0, size - crop + 1, (b, 2), generator=generator, device=generator.device)
+    flips = torch.rand(b, generator=generator, device=generator.device) < 0.5
+    offsets, flips = offsets.to(src), flips.to(src)
+    if not cfg.jitter:
+        offsets = torch.full_like(offsets, (size - crop) // 2)
+    if not cfg.flip:
+        flips = torch.zeros_like(flips)
+
+    # one tensor for both domains, so both get exactly the same pixels picked
+    pair = torch.cat((images.inputs.index_select(0, idx.to(src)), images.targets.index_select(0, idx.to(src))), 1)
+    span = torch.arange(crop, device=src)
+    rows = offsets[:, :1] + span  # (B, crop)
+    cols = offsets[:, 1:] + torch.where(flips[:, None], crop - 1 - span, span)
+    batch = torch.arange(b, device=src)
+    # advanced indices around a slice: result is (B, crop, crop, 6)
+    out = pair[batch[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    out = out.permute(0, 3, 1, 2).to(device)  # move uint8 (4x fewer bytes), convert there
+    out = _to_unit(out)
+    return out[:, :3].contiguous(), out[:, 3:].contiguous()
+
+
+def eval_batches(
+    images: PairedImages, batch_size: int, device: torch.device | str
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+    """(input, target, names) in file order, normalised to [-1, 1], no augmentation."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size: must be > 0, got {batch_size}")
+    for start in range(0, len(images), batch_size):
+        stop = start + batch_size
+        yield (
+            _to_unit(images.inputs[start:stop].to(device)),
+            _to_unit(images.targets[start:stop].to(device)),
+            images.names[start:stop],
+        )
+
+
+# ------------------------------------------------------------------------------ output
+def to_uint8_image(t: torch.Tensor) -> np.ndarray:
+    """A [-1, 1] CHW tensor (3 or 1 channels) as an HWC uint8 array."""
+    if t.dim() == 4 and t.shape[0] == 1:
+        t = t[0]
+    if t.dim() != 3 or t.shape[0] not in (1, 3):
+        raise ValueError(f"expected a CHW image with 1 or 3 channels, got shape {tuple(t.shape)}")
+    # round, not truncate: uint8 -> [-1, 1] -> uint8 then gives back the same pixels
+    x = ((t.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(1, 2, 0).cpu().numpy()
+
+
+def save_png(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write an HWC (or HW) uint8 array as PNG; readers never see a partial file."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"{path}: expected a uint8 array, got {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
+
+
+__all__ = [
+    "DataError",
+    "PairedImages",
+    "eval_batches",
+    "eval_load_size",
+    "list_images",
+    "load_split",
+    "sample_batch",
+    "save_png",
+    "to_uint8_image",
+    "train_load_size",
+]

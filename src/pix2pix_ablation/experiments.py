@@ -1,0 +1,148 @@
+"""The experiments table: one row = one experiment, run with ``seeds`` seeds.
+
+Validation happens here, before anything runs: every problem is reported as one line
+naming the file, the row (by line number and name) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, ExperimentConfig, coerce, field_names, resolve
+
+# columns that describe the row rather than the experiment's config
+META_COLUMNS = ("name", "seeds", "description")
+
+
+class TableError(ValueError):
+    """The experiments table is invalid; the message names file, row and column."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    config: ExperimentConfig  # resolved, seed 0
+    seeds: tuple[int, ...]
+    description: str = ""
+
+    def for_seed(self, seed: int) -> ExperimentConfig:
+        return self.config.replace(seed=seed)
+
+
+def allowed_columns() -> list[str]:
+    return [*META_COLUMNS, *(f for f in field_names() if f not in ("name", "seed"))]
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of a TSV as dicts of raw strings; structural problems raise TableError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TableError(f"{path}: cannot read experiments table ({exc.strerror})") from None
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise TableError(f"{path}: the experiments table is empty (it needs a header and at least one row)")
+    reader = csv.reader(lines, delimiter="\t")
+    header = [h.strip() for h in next(reader)]
+    if "name" not in header:
+        raise TableError(f"{path}: header has no 'name' column (columns: {', '.join(header)})")
+    unknown = [h for h in header if h not in allowed_columns()]
+    if unknown:
+        hint = " ('seed' is set per run; use 'seeds' for the number of seeds)" if "seed" in unknown else ""
+        raise TableError(
+            f"{path}: unknown column(s) {', '.join(repr(u) for u in unknown)}{hint}; "
+            f"allowed: {', '.join(allowed_columns())}"
+        )
+    dupes = {h for h in header if header.count(h) > 1}
+    if dupes:
+        raise TableError(f"{path}: column(s) {', '.join(sorted(dupes))} appear twice in the header")
+    rows = []
+    for lineno, cells in enumerate(reader, start=2):
+        if len(cells) != len(header):
+            raise TableError(
+                f"{path}: row {lineno} has {len(cells)} cells but the header has {len(header)} columns "
+                "(cells must be separated by tabs; leave a cell empty for the default)"
+            )
+        rows.append({"_line": str(lineno), **{h: c.strip() for h, c in zip(header, cells, strict=True)}})
+    if not rows:
+        raise TableError(f"{path}: the experiments table has a header but no experiment rows")
+    return rows
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "experiments.schema.yaml"
+
+
+def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
+    """Non-empty cells converted to the config field types (for the JSON schema)."""
+    typed: dict[str, Any] = {}
+    for column, cell in row.items():
+        if cell == "":
+            continue
+        if column in ("name", "description"):
+            typed[column] = cell
+            continue
+        if column == "seeds":
+            try:
+                typed[column] = int(cell)
+            except ValueError:
+                raise TableError(f"{where}, column 'seeds': {cell!r} is not a positive number of seeds") from None
+            continue
+        try:
+            value = coerce(column, cell)
+        except ConfigError as exc:
+            raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None
+        typed[column] = list(value) if isinstance(value, tuple) else value
+    return typed
+
+
+def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> None:
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(schema_path.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(dict(typed)), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        column = err.path[0] if err.path else "?"
+        raise TableError(f"{where}, column {column!r}: {err.message}")
+
+
+def load_experiments(
+    path: Path, defaults: Mapping[str, Any], default_seeds: int = 1, schema_path: Path | None = None
+) -> list[Experiment]:
+    """Validate (JSON schema per row, then the config's own checks) and resolve every row.
+
+    The first problem raises TableError naming file, row and column.
+    """
+    path = Path(path)
+    schema_path = schema_path or SCHEMA
+    seen: dict[str, str] = {}
+    experiments = []
+    for row in read_table(path):
+        line = row.pop("_line")
+        name = row.get("name", "")
+        where = f"{path}: row {line} ({name or 'no name'})"
+        if not name:
+            raise TableError(f"{where}, column 'name': every experiment needs a name")
+        if name in seen:
+            raise TableError(f"{where}, column 'name': duplicate name, already used on row {seen[name]}")
+        seen[name] = line
+        typed = _typed_cells(row, where)
+        if schema_path.exists():
+            _schema_check(typed, where, schema_path)
+        n_seeds = typed.pop("seeds", default_seeds)
+        description = typed.pop("description", "")
+        if n_seeds < 1:
+            raise TableError(f"{where}, column 'seeds': {n_seeds!r} is not a positive number of seeds")
+        try:
+            cfg = resolve({**typed, "seed": 0}, defaults)
+        except ConfigError as exc:
+            column = str(exc).split(":", 1)[0]
+            raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None
+        experiments.append(Experiment(name, cfg, tuple(range(n_seeds)), description))
+    return experiments

@@ -1,0 +1,275 @@
+"""Inception features, Frechet Inception Distance and Kernel Inception Distance.
+
+The Inception network is pytorch-fid's port of the TF-FID graph, so numbers are
+comparable with published FID values. The Frechet distance itself is ours: with about a
+hundred test images and 2048 features the covariances are rank-deficient, and the usual
+2048x2048 ``sqrtm`` is both slow and numerically shaky there. The trace of the matrix
+square root only needs the singular values of a small cross-product (see
+``_trace_sqrt_product``), which is exact and takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..atomic import atomic_open
+from .errors import MetricsError
+
+FEATURE_DIM = 2048
+
+
+# --------------------------------------------------------------------- Inception
+def _weights_url() -> str:
+    # read at call time, not import time, so tests can point it at 127.0.0.1
+    from pytorch_fid import inception
+
+    return inception.FID_WEIGHTS_URL
+
+
+def inception_weights_path() -> Path:
+    """Where pytorch-fid (via torch.hub) keeps / looks for the FID Inception weights."""
+    filename = os.path.basename(urlparse(_weights_url()).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def load_inception(device: str | torch.device = "cpu") -> nn.Module:
+    """pytorch-fid's InceptionV3 returning the 2048-d pool features, in eval mode.
+
+    The weights are downloaded on first use (torch.hub); a file already at
+    :func:`inception_weights_path` is used as is. Raises :class:`MetricsError` with the
+    path to pre-place the file at when it is missing and cannot be downloaded.
+    """
+    from pytorch_fid.inception import InceptionV3
+
+    path = inception_weights_path()
+    url = _weights_url()
+    had_file = path.is_file()
+    try:
+        model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
+    except Exception as exc:  # urllib, socket, torch.load errors: all mean "no usable weights"
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        if had_file:
+            raise MetricsError(
+                f"FID Inception weights at {path} could not be loaded ({reason}); "
+                f"replace the file with a fresh copy of {url}"
+            ) from None
+        raise MetricsError(
+            f"FID Inception weights are missing and could not be downloaded ({reason}); "
+            f"download {url} and place it at {path}"
+        ) from None
+    return model.to(device).eval()
+
+
+def _to_nchw_unit(batch: np.ndarray, device: str | torch.device) -> torch.Tensor:
+    # pytorch-fid's InceptionV3 wants [0, 1]; it resizes to 299 and rescales to [-1, 1] itself
+    return torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def inception_features(
+    images: np.ndarray,
+    model: nn.Module,
+    batch_size: int = 32,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """(N, H, W, 3) uint8 images -> (N, D) float64 features (D = 2048 for Inception)."""
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    model.eval()
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            out = model(_to_nchw_unit(images[start : start + batch_size], device))
+            if isinstance(out, (list, tuple)):  # pytorch-fid returns one tensor per block
+                out = out[-1]
+            chunks.append(out.reshape(out.shape[0], -1).double().cpu().numpy())
+    if not chunks:
+        return np.zeros((0, FEATURE_DIM), dtype=np.float64)
+    return np.concatenate(chunks)
+
+
+def _model_fingerprint(model: nn.Module) -> str:
+    # part of the cache key so features of other weights (a random test net, a
+    # torchvision Inception) are never served from the cache
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def features_cache_key(images: np.ndarray, model: nn.Module) -> str:
+    """Hash of the image bytes, shape and the model's weights."""
+    h = hashlib.sha256()
+    h.update(f"{images.dtype}{images.shape}".encode())
+    h.update(np.ascontiguousarray(images).data)
+    h.update(_model_fingerprint(model).encode())
+    return h.hexdigest()[:32]
+
+
+def cached_features(
+    images: np.ndarray,
+    model: nn.Module,
+    cache_path: str | os.PathLike[str],
+    batch_size: int = 32,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """:func:`inception_features`, memoised on disk.
+
+    ``cache_path`` is a directory; features live in ``<cache_path>/<key>.npy`` where the
+    key hashes the image bytes and the model weights, so a changed image or model is a
+    cache miss, never a stale hit. Files are written atomically.
+    """
+    path = Path(cache_path) / f"feats-{features_cache_key(images, model)}.npy"
+    if path.is_file():
+        feats = np.load(path)
+        if feats.shape[0] == len(images):
+            return feats
+    feats = inception_features(images, model, batch_size=batch_size, device=device)
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, feats)
+    return feats
+
+
+# ------------------------------------------------------------ Frechet distance
+def _as_features(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"{name}: expected (n >= 2, d) features, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: features contain NaN or inf")
+    return x
+
+
+def _cov_factor(scaled: np.ndarray) -> np.ndarray:
+    """F (d x k) with F F^T = scaled^T scaled, with k = min(n, d)."""
+    n, d = scaled.shape
+    if n <= d:
+        return scaled.T
+    # more samples than dims: a d x d square root of the covariance is smaller
+    w, v = np.linalg.eigh(scaled.T @ scaled)
+    return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+def _trace_sqrt_product(a_scaled: np.ndarray, b_scaled: np.ndarray) -> float:
+    """tr sqrt(Sa Sb) for Sa = A^T A, Sb = B^T B.
+
+    With any factors Sa = F F^T and Sb = G G^T, Sa Sb = F (F^T G G^T) and F^T G G^T F =
+    M M^T (M = F^T G) share their non-zero eigenvalues (AB and BA do). Those of M M^T are
+    the squared singular values of M, so tr sqrt(Sa Sb) = sum of singular values of M.
+    M is at most min(na, d) x min(nb, d): 106 x 106 for a test set, not 2048 x 2048.
+    """
+    m = _cov_factor(a_scaled).T @ _cov_factor(b_scaled)
+    return float(np.linalg.svd(m, compute_uv=False).sum())
+
+
+def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets (rows = samples).
+
+    |mu_a - mu_b|^2 + tr Sa + tr Sb - 2 tr sqrt(Sa Sb) with unbiased (n - 1) covariances,
+    the same quantity as pytorch-fid's ``calculate_frechet_distance`` but exact also when
+    n < d. Tiny negative round-off for identical sets is clipped to 0.
+    """
+    a = _as_features(feats_a, "feats_a")
+    b = _as_features(feats_b, "feats_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature dims differ: {a.shape[1]} vs {b.shape[1]}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    a_s = (a - mu_a) / np.sqrt(a.shape[0] - 1)
+    b_s = (b - mu_b) / np.sqrt(b.shape[0] - 1)
+    diff = mu_a - mu_b
+    fd = diff @ diff + np.sum(a_s * a_s) + np.sum(b_s * b_s) - 2.0 * _trace_sqrt_product(a_s, b_s)
+    return max(float(fd), 0.0)
+
+
+# -------------------------------------------------------------------------- KID
+def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """k(x, y) = (x.y / d + 1)^3, the KID kernel of Binkowski et al. (2018)."""
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+class _KernelBlocks:
+    """Polynomial-kernel blocks between rows of two feature sets.
+
+    For test-set sizes the full (na x na), (nb x nb), (na x nb) matrices are computed
+    once and every subset (and every bootstrap resample) is a cheap index lookup; large
+    sets fall back to computing each block from the features.
+    """
+
+    PRECOMPUTE_MAX_ROWS = 4096
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a, self.b = a, b
+        self.full = max(len(a), len(b)) <= self.PRECOMPUTE_MAX_ROWS
+        if self.full:
+            self.kaa = polynomial_kernel(a, a)
+            self.kbb = polynomial_kernel(b, b)
+            self.kab = polynomial_kernel(a, b)
+
+    def blocks(self, ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.full:
+            return self.kaa[np.ix_(ra, ra)], self.kbb[np.ix_(rb, rb)], self.kab[np.ix_(ra, rb)]
+        x, y = self.a[ra], self.b[rb]
+        return polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+
+
+def _mmd2_unbiased(ks: _KernelBlocks, ra: np.ndarray, rb: np.ndarray) -> float:
+    """Unbiased MMD^2 between rows ``ra`` of set a and rows ``rb`` of set b.
+
+    Within-set sums skip every pair of the same source row: the diagonal for a plain
+    subset and, in a bootstrap resample that holds copies of a row, the pairs of copies,
+    which would otherwise add k(x, x) terms and bias the estimate upwards.
+    """
+    kxx, kyy, kxy = ks.blocks(ra, rb)
+
+    def within(k: np.ndarray, rows: np.ndarray) -> float:
+        distinct = rows[:, None] != rows[None, :]
+        return float(k[distinct].sum() / distinct.sum())
+
+    return within(kxx, ra) + within(kyy, rb) - 2.0 * float(kxy.mean())
+
+
+def _kid_subsets(ks: _KernelBlocks, rows_a: np.ndarray, rows_b: np.ndarray, subset_size: int,
+                 n_subsets: int, rng: np.random.Generator) -> np.ndarray:
+    """MMD^2 of ``n_subsets`` random subsets drawn (without replacement) from the given rows."""
+    m = min(subset_size, len(rows_a), len(rows_b))
+    if m < 2:
+        raise ValueError("KID needs at least 2 samples per set")
+    values = np.empty(n_subsets)
+    for i in range(n_subsets):
+        ra = rows_a[rng.choice(len(rows_a), m, replace=False)]
+        rb = rows_b[rng.choice(len(rows_b), m, replace=False)]
+        values[i] = _mmd2_unbiased(ks, ra, rb)
+    return values
+
+
+def kernel_inception_distance(
+    feats_a: np.ndarray,
+    feats_b: np.ndarray,
+    subset_size: int = 100,
+    n_subsets: int = 100,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """KID: (mean, std) of the unbiased MMD^2 over random subsets.
+
+    Each subset draws ``min(subset_size, na, nb)`` rows of each set without replacement;
+    the std is over subsets (ddof=0), i.e. the spread of the estimator, not a CI.
+    """
+    a = _as_features(feats_a, "feats_a")
+    b = _as_features(feats_b, "feats_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature dims differ: {a.shape[1]} vs {b.shape[1]}")
+    if n_subsets < 1:
+        raise ValueError(f"n_subsets must be >= 1, got {n_subsets}")
+    ks = _KernelBlocks(a, b)
+    rng = np.random.default_rng(seed)
+    values = _kid_subsets(ks, np.arange(len(a)), np.arange(len(b)), subset_size, n_subsets, rng)
+    return float(values.mean()), float(values.std())

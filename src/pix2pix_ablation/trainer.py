@@ -1,0 +1,292 @@
+"""Training one experiment/seed: the step, the loop, resume.
+
+Randomness is derived, not carried: the data order of an epoch and the crops/flips of
+an iteration come from generators seeded by (seed, epoch[, batch]); only the global
+RNG (dropout) is saved in the checkpoint. That is what makes a run killed at any
+moment resume to weights bit-identical to an uninterrupted run on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import checkpoint, losslog
+from .atomic import write_json
+from .config import ExperimentConfig
+from .data import load_split, sample_batch, train_load_size
+from .environment import configure_torch, device_name, pick_device, versions
+from .losses import d_loss_terms, g_adversarial, lambda_l1_at, lr_factor
+from .networks import build_discriminator, build_generator, init_weights
+
+log = logging.getLogger(__name__)
+
+G_GAN, G_L1, D_REAL, D_FAKE = range(4)
+
+
+@dataclass
+class Models:
+    """The networks and their optimisers; nothing else."""
+
+    generator: nn.Module
+    discriminator: nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None
+
+
+def build_models(cfg: ExperimentConfig, device: torch.device) -> Models:
+    torch.manual_seed(cfg.seed)
+    generator = build_generator(cfg)
+    discriminator = build_discriminator(cfg)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    init_weights(generator)
+    generator.to(device=device, memory_format=memory_format)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=betas)
+    opt_d = None
+    if discriminator is not None:
+        init_weights(discriminator)
+        discriminator.to(device=device, memory_format=memory_format)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=betas)
+    return Models(generator, discriminator, opt_g, opt_d)
+
+
+def autocast(cfg: ExperimentConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+
+
+def train_step(
+    cfg: ExperimentConfig,
+    models: Models,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    lambda_l1: float,
+    update_d: bool,
+    acc: losslog.LossAccumulator,
+    forward: tuple[nn.Module, nn.Module | None] | None = None,
+) -> None:
+    """One D step (if due) and one G step; losses go to ``acc``, nothing syncs."""
+    g_net, d_net = forward or (models.generator, models.discriminator)
+    device = inputs.device
+    with autocast(cfg, device):
+        fake = g_net(inputs)
+
+    def d_input(image: torch.Tensor) -> torch.Tensor:
+        return torch.cat((inputs, image), 1) if cfg.conditional_d else image
+
+    # D: real pairs vs generated pairs; the objective is halved, as in the paper
+    if d_net is not None and update_d:
+        assert models.opt_d is not None
+        with autocast(cfg, device):
+            real_logits = d_net(d_input(targets)).float()
+            fake_logits = d_net(d_input(fake.detach())).float()
+        d_real, d_fake = d_loss_terms(cfg.gan_mode, real_logits, fake_logits)
+        models.opt_d.zero_grad(set_to_none=True)
+        (0.5 * (d_real + d_fake)).backward()
+        models.opt_d.step()
+        acc.add(D_REAL, d_real)
+        acc.add(D_FAKE, d_fake)
+
+    # G: fool D (through a frozen D) and stay close to the target in L1
+    loss_g = torch.zeros((), device=device)
+    if d_net is not None:
+        assert models.discriminator is not None
+        models.discriminator.requires_grad_(False)
+        with autocast(cfg, device):
+            g_gan = g_adversarial(cfg.gan_mode, d_net(d_input(fake)).float())
+        models.discriminator.requires_grad_(True)
+        loss_g = loss_g + g_gan
+        acc.add(G_GAN, g_gan)
+    g_l1 = F.l1_loss(fake.float(), targets)
+    if cfg.uses_l1:
+        loss_g = loss_g + lambda_l1 * g_l1
+    acc.add(G_L1, g_l1)
+    models.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    models.opt_g.step()
+
+
+def _epoch_order(cfg: ExperimentConfig, epoch: int, n: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen)
+
+
+def _batch_generator(cfg: ExperimentConfig, epoch: int, batch: int) -> torch.Generator:
+    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + epoch) * 1_000_033 + batch)
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class _Progress:
+    """tqdm on a terminal; plain log lines otherwise (cluster logs, tests)."""
+
+    def __init__(self, total: int, initial: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit="it", dynamic_ncols=True)
+
+    def update(self, iteration: int, row: dict[str, float] | None) -> None:
+        if self.bar is not None:
+            self.bar.update(iteration - self.bar.n)
+            if row:
+                self.bar.set_postfix(G_L1=f"{row['G_L1']:.3f}", D=f"{row['D_real']:.3f}/{row['D_fake']:.3f}")
+        elif row:
+            print(
+                f"iteration {iteration} epoch {row['epoch']} G_GAN {row['G_GAN']:.4f} G_L1 {row['G_L1']:.4f} "
+                f"D_real {row['D_real']:.4f} D_fake {row['D_fake']:.4f} lr {row['lr']:.3g}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Train (or resume, or find finished) one experiment/seed into ``out_dir``."""
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    summary_path = out_dir / "train_summary.json"
+    cfg.save(out_dir / "config.yaml")
+
+    device = pick_device()
+    configure_torch(cfg, device)
+    # decoded once, kept as uint8 on the device; augmentation runs batched on tensors
+    data = load_split(Path(data_dir), "train", train_load_size(cfg), cfg.direction).to(device)
+    n_images = len(data.names)
+    batches_per_epoch = math.ceil(n_images / cfg.batch_size)
+    total_iterations = batches_per_epoch * cfg.epochs
+
+    models = build_models(cfg, device)
+    forward = (models.generator, models.discriminator)
+    if cfg.compile:
+        forward = (torch.compile(models.generator), models.discriminator and torch.compile(models.discriminator))
+    acc = losslog.LossAccumulator(device)
+
+    iteration, wall_seconds = 0, 0.0
+    state = checkpoint.load_state(ckpt_dir, cfg.hash())
+    if state is not None:
+        models.generator.load_state_dict(state["generator"])
+        models.opt_g.load_state_dict(state["opt_g"])
+        if models.discriminator is not None:
+            models.discriminator.load_state_dict(state["discriminator"])
+            models.opt_d.load_state_dict(state["opt_d"])  # type: ignore[union-attr]
+        acc.load_state_dict(state["accumulator"])
+        _set_rng_state(state["rng"], device)
+        iteration, wall_seconds = state["iteration"], state["wall_seconds"]
+        log.info("resuming %s from iteration %d (epoch %d)", out_dir, iteration, iteration // batches_per_epoch)
+        print(f"resuming from iteration {iteration}", file=sys.stderr, flush=True)
+    rows = losslog.read_log(out_dir / "losses.csv", iteration) if state else []
+
+    if iteration >= total_iterations and summary_path.exists():
+        log.info("%s already finished", out_dir)
+        return _read_json(summary_path)
+
+    def save(epoch_done: int | None) -> None:
+        nonlocal wall_seconds
+        wall_seconds += time.perf_counter() - started
+        _restart_clock()
+        losslog.write_log(out_dir / "losses.csv", rows)
+        if epoch_done is not None and epoch_done in cfg.save_epochs:
+            checkpoint.save_snapshot(
+                ckpt_dir / checkpoint.snapshot_name(epoch_done), cfg, models.generator.state_dict(), epoch_done
+            )
+        checkpoint.save_state(ckpt_dir, {
+            "config_hash": cfg.hash(),
+            "iteration": iteration,
+            "wall_seconds": wall_seconds,
+            "generator": models.generator.state_dict(),
+            "discriminator": models.discriminator and models.discriminator.state_dict(),
+            "opt_g": models.opt_g.state_dict(),
+            "opt_d": models.opt_d and models.opt_d.state_dict(),
+            "accumulator": acc.state_dict(),
+            "rng": _rng_state(device),
+        })
+
+    def _restart_clock() -> None:
+        nonlocal started
+        started = time.perf_counter()
+
+    started = time.perf_counter()
+    start_iteration = iteration
+    progress = _Progress(total_iterations, iteration)
+    models.generator.train()
+    if models.discriminator is not None:
+        models.discriminator.train()
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    try:
+        for epoch in range(iteration // batches_per_epoch, cfg.epochs):
+            lr = cfg.lr * lr_factor(cfg, epoch)
+            for opt in (models.opt_g, models.opt_d):
+                for group in (opt.param_groups if opt else []):
+                    group["lr"] = lr
+            lambda_l1 = lambda_l1_at(cfg, epoch)
+            order = _epoch_order(cfg, epoch, n_images).to(device)
+            for batch in range(iteration % batches_per_epoch, batches_per_epoch):
+                index = order[batch * cfg.batch_size:(batch + 1) * cfg.batch_size]
+                inputs, targets = sample_batch(data, index, cfg, _batch_generator(cfg, epoch, batch), device)
+                inputs = inputs.contiguous(memory_format=memory_format)
+                targets = targets.contiguous(memory_format=memory_format)
+                train_step(cfg, models, inputs, targets, lambda_l1, iteration % cfg.d_every == 0, acc, forward)
+                iteration += 1
+                row = None
+                if iteration % cfg.log_every == 0 or iteration == total_iterations:
+                    row = {"epoch": epoch + 1, "iteration": iteration, **acc.means(), "lambda_l1": lambda_l1,
+                           "lr": lr, "seconds": round(wall_seconds + time.perf_counter() - started, 3)}
+                    rows.append(row)
+                progress.update(iteration, row)
+                if iteration % cfg.checkpoint_every == 0 and batch + 1 < batches_per_epoch:
+                    save(None)
+            save(epoch + 1)
+    finally:
+        progress.close()
+
+    images = (iteration - start_iteration) * cfg.batch_size
+    summary = {
+        "experiment": cfg.name,
+        "seed": cfg.seed,
+        "config": cfg.to_dict(),
+        "config_hash": cfg.hash(),
+        "iterations": iteration,
+        "epochs": cfg.epochs,
+        "train_images": n_images,
+        "wall_seconds": round(wall_seconds, 3),
+        "images_per_s": round(cfg.epochs * n_images / wall_seconds, 4) if wall_seconds else None,
+        "images_this_process": images,
+        "device": device_name(device),
+        "precision": cfg.precision,
+        "final_losses": rows[-1] if rows else None,
+        "versions": versions(),
+    }
+    write_json(summary_path, summary)
+    return summary
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text())

@@ -1,0 +1,87 @@
+import math
+
+import pytest
+
+from pix2pix_ablation.config import (
+    ConfigError,
+    ExperimentConfig,
+    from_mapping,
+    load,
+    patch_output_size,
+    resolve,
+    with_overrides,
+)
+
+
+def test_defaults_are_the_papers_reference_settings():
+    cfg = ExperimentConfig().validate()
+    assert (cfg.generator, cfg.depth, cfg.ngf, cfg.norm, cfg.patch, cfg.loss) == ("unet", 8, 64, "batch", 70, "l1+cgan")
+    assert (cfg.lr, cfg.beta1, cfg.lambda_l1, cfg.batch_size, cfg.epochs) == (2e-4, 0.5, 100.0, 1, 200)
+
+
+def test_depth_follows_crop_size_unless_set():
+    assert ExperimentConfig(crop_size=128, load_size=143).depth == 7
+    assert ExperimentConfig(crop_size=128, load_size=143, num_downs=5).depth == 5
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"norm": "btach"}, "norm"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": -1}, "epochs"),
+        ({"lr": 0}, "lr"),
+        ({"patch": 50}, "patch"),
+        ({"crop_size": 300}, "crop_size"),
+        ({"save_epochs": "10,300"}, "save_epochs"),
+        ({"loss": "l2"}, "loss"),
+        ({"name": "a/b"}, "name"),
+        ({"name": "a b"}, "name"),
+        ({"patch": 286, "crop_size": 64, "load_size": 64, "save_epochs": "200"}, "patch"),
+        ({"dropout": "yes"}, "dropout"),
+    ],
+)
+def test_invalid_values_name_their_field(changes, field):
+    with pytest.raises(ConfigError) as err:
+        from_mapping({**ExperimentConfig().to_dict(), **changes})
+    assert str(err.value).startswith(field)
+
+
+def test_unknown_key_is_rejected_with_its_name():
+    with pytest.raises(ConfigError, match="unknown key.*colour"):
+        from_mapping({"colour": "red"})
+
+
+def test_patch_output_size_matches_reference_shapes():
+    assert patch_output_size(70, 256) == 30
+    assert patch_output_size(286, 256) == 6
+    assert patch_output_size(16, 256) == 126
+    assert patch_output_size(1, 256) == 256
+    assert patch_output_size(286, 64) < 1
+
+
+def test_resolve_takes_defaults_for_empty_cells():
+    defaults = {"epochs": 5, "save_epochs": "5", "norm": "batch"}
+    cfg = resolve({"name": "in", "norm": "instance", "epochs": math.nan, "batch_size": ""}, defaults)
+    assert (cfg.name, cfg.norm, cfg.epochs, cfg.batch_size, cfg.save_epochs) == ("in", "instance", 5, 1, (5,))
+
+
+def test_hash_is_stable_and_sensitive(tmp_path):
+    a = ExperimentConfig()
+    assert a.hash() == ExperimentConfig().hash()
+    assert a.hash() != a.replace(seed=1).hash()
+    a.save(tmp_path / "c.yaml")
+    assert load(tmp_path / "c.yaml") == a
+
+
+def test_overrides_parse_yaml_values():
+    cfg = with_overrides(ExperimentConfig(), ["norm=instance", "lr=1e-3", "save_epochs=[10, 20]", "flip=false"])
+    assert (cfg.norm, cfg.lr, cfg.save_epochs, cfg.flip) == ("instance", 1e-3, (10, 20), False)
+    with pytest.raises(ConfigError, match="key=value"):
+        with_overrides(cfg, ["norm"])
+
+
+def test_decay_epochs_default_to_half_of_training():
+    assert ExperimentConfig(epochs=200).lr_decay_epochs == 100
+    assert ExperimentConfig(epochs=5, save_epochs=(5,)).lr_decay_epochs == 2
+    assert from_mapping({"epochs": 4, "save_epochs": "4", "decay_epochs": "none"}).decay_epochs is None

@@ -1,0 +1,72 @@
+# Table logic: config and experiments validated before any job exists, and the few
+# input functions, each named after what it returns.
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
+from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
+from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
+
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+
+validate(config, SCHEMAS / "config.schema.yaml")
+try:
+    from_mapping(config["defaults"])
+except ConfigError as exc:
+    raise WorkflowError(f"config 'defaults': {exc}") from None
+try:
+    EXPERIMENTS = {
+        e.name: e
+        for e in load_experiments(
+            config["experiments"], config["defaults"], config.get("seeds", 1), SCHEMAS / "experiments.schema.yaml"
+        )
+    }
+except TableError as exc:
+    raise WorkflowError(str(exc)) from None
+COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
+
+PYTHON = sys.executable
+DATA_DIR = "results/data/facades"
+DATA_MANIFEST = "results/data/manifest.json"
+RUN = "results/runs/{experiment}/seed{seed}"
+
+
+wildcard_constraints:
+    experiment="|".join(re.escape(name) for name in sorted(EXPERIMENTS)),
+    seed=r"\d+",
+    epoch=r"\d{3}",
+
+
+def runs():
+    """(experiment, seed) for every row and seed."""
+    return [(name, seed) for name, e in EXPERIMENTS.items() for seed in e.seeds]
+
+
+def run_config(wildcards):
+    """The resolved config (a dict) of one run: the row over the defaults, plus the seed."""
+    return EXPERIMENTS[wildcards.experiment].for_seed(int(wildcards.seed)).to_dict()
+
+
+def evaluations():
+    """Every evaluation metrics file: experiment x seed x saved epoch."""
+    return [
+        f"results/runs/{name}/seed{seed}/eval/epoch{epoch:03d}/metrics.json"
+        for name, seed in runs()
+        for epoch in EXPERIMENTS[name].config.save_epochs
+    ]
+
+
+def resources_for(rule_name):
+    spec = dict(config.get("resources", {}).get("default", {}))
+    spec.update(config.get("resources", {}).get(rule_name, {}))
+    return spec
+
+
+def get_final_output():
+    return ["results/metrics.tsv", "results/summary.tsv", *report_outputs()]

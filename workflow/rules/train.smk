@@ -1,0 +1,32 @@
+# One training per experiment row and seed. The resolved config is a file of its own:
+# a changed row changes it (params change detection), which re-runs that row only.
+
+
+rule resolve_config:
+    output:
+        RUN + "/config.yaml",
+    params:
+        config=run_config,
+    localrule: True
+    script:
+        "../../scripts/resolve_config.py"
+
+
+rule train:
+    input:
+        config=RUN + "/config.yaml",
+        data=DATA_MANIFEST,
+    output:
+        summary=RUN + "/train_summary.json",
+        losses=RUN + "/losses.csv",
+    params:
+        data=DATA_DIR,
+        out=RUN,
+    log:
+        RUN + "/train.log",
+    resources:
+        **resources_for("train"),
+    shell:
+        # Re-submitted after a time limit or preemption, the trainer resumes from
+        # RUN/checkpoints/last.pt (not a declared output, so Snakemake keeps it).
+        "P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --data {params.data} --out {params.out} 2> {log}"
