@@ -131,8 +131,9 @@ def test_generator_depth_follows_config(crop, num_downs, depth):
     assert g(x).shape == x.shape
 
 
-@pytest.mark.parametrize("attention, kind", [("down", SpatialAttention), ("up", SpatialAttention),
-                                             ("skip", AttentionGate), ("none", None)])
+@pytest.mark.parametrize(
+    "attention, kind", [("down", SpatialAttention), ("up", SpatialAttention), ("skip", AttentionGate), ("none", None)]
+)
 def test_attention_inserts_one_block_per_level_except_outermost(attention, kind):
     cfg = small(crop_size=64, attention=attention)  # depth 6
     g = build_generator(cfg)
@@ -320,6 +321,4 @@ def test_summary_without_gan_counts_generator_only():
 
 
 def test_summary_conditional_d_costs_more_than_unconditional():
-    assert summarize(small(loss="l1+cgan"))["train_iter_gflops"] > summarize(small(loss="l1+gan"))[
-        "train_iter_gflops"
-    ]
+    assert summarize(small(loss="l1+cgan"))["train_iter_gflops"] > summarize(small(loss="l1+gan"))["train_iter_gflops"]

@@ -170,6 +170,8 @@ class ExperimentConfig:
                 f"num_downs: crop_size {self.crop_size} is not divisible by 2**{self.depth}; "
                 "use a crop_size that is a power of two or set num_downs"
             )
+        if self.generator == "encoder_decoder" and self.attention == "skip":
+            raise ConfigError("attention: 'skip' gates skip connections; encoder_decoder has none")
         out = patch_output_size(self.patch, self.crop_size)
         if out < 1:
             raise ConfigError(

@@ -141,13 +141,13 @@ def load_split(root: Path, split: str, size: int, direction: str) -> PairedImage
     folder = Path(root) / split
     files = list_images(folder)
     n = len(files)
-    left = torch.empty((n, 3, size, size), dtype=torch.uint8)
-    right = torch.empty((n, 3, size, size), dtype=torch.uint8)
+    left = np.empty((n, 3, size, size), np.uint8)
+    right = np.empty((n, 3, size, size), np.uint8)
 
     def work(i: int) -> None:
         a, b = _decode_pair(files[i], size)
-        left[i].copy_(torch.from_numpy(a).permute(2, 0, 1))
-        right[i].copy_(torch.from_numpy(b).permute(2, 0, 1))
+        left[i] = a.transpose(2, 0, 1)
+        right[i] = b.transpose(2, 0, 1)
 
     # PIL releases the GIL while decoding and resizing, so threads scale with cores
     workers = min(8, os.cpu_count() or 1, n)
@@ -159,7 +159,8 @@ def load_split(root: Path, split: str, size: int, direction: str) -> PairedImage
         for i in range(n):
             work(i)
     # A is the left half; with BtoA the model maps the right half to the left one
-    inputs, targets = (left, right) if direction == "AtoB" else (right, left)
+    a_half, b_half = torch.from_numpy(left), torch.from_numpy(right)
+    inputs, targets = (a_half, b_half) if direction == "AtoB" else (b_half, a_half)
     return PairedImages(inputs, targets, [f.stem for f in files], folder)
 
 
@@ -184,28 +185,26 @@ def sample_batch(
     size, crop = images.size, cfg.crop_size
     if crop > size:
         raise DataError(f"{images.source}: images are {size} px, smaller than crop_size {crop}")
-    src = images.device
-    idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
-    b = idx.numel()
+    idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1).tolist()
+    b = len(idx)
     offsets = torch.randint(0, size - crop + 1, (b, 2), generator=generator, device=generator.device)
     flips = torch.rand(b, generator=generator, device=generator.device) < 0.5
-    offsets, flips = offsets.to(src), flips.to(src)
     if not cfg.jitter:
-        offsets = torch.full_like(offsets, (size - crop) // 2)
+        offsets.fill_((size - crop) // 2)
     if not cfg.flip:
-        flips = torch.zeros_like(flips)
+        flips.fill_(False)
 
-    # one tensor for both domains, so both get exactly the same pixels picked
-    pair = torch.cat((images.inputs.index_select(0, idx.to(src)), images.targets.index_select(0, idx.to(src))), 1)
-    span = torch.arange(crop, device=src)
-    rows = offsets[:, :1] + span  # (B, crop)
-    cols = offsets[:, 1:] + torch.where(flips[:, None], crop - 1 - span, span)
-    batch = torch.arange(b, device=src)
-    # advanced indices around a slice: result is (B, crop, crop, 6)
-    out = pair[batch[:, None, None], :, rows[:, :, None], cols[:, None, :]]
-    out = out.permute(0, 3, 1, 2).to(device)  # move uint8 (4x fewer bytes), convert there
-    out = _to_unit(out)
-    return out[:, :3].contiguous(), out[:, 3:].contiguous()
+    # A loop of slices: on CPU it is ~5x faster than one advanced-indexing gather, and on
+    # a GPU it is 2B small copies; the offsets come to the host either way (no sync for
+    # a CPU generator). Both halves are cut with the same (y, x, flip).
+    pair = []
+    for half in (images.inputs, images.targets):
+        out = torch.empty((b, 3, crop, crop), dtype=torch.uint8, device=images.device)
+        for k, (i, (y, x), flip) in enumerate(zip(idx, offsets.tolist(), flips.tolist(), strict=True)):
+            window = half[i, :, y : y + crop, x : x + crop]
+            out[k] = window.flip(-1) if flip else window
+        pair.append(_to_unit(out.to(device)))  # move uint8 (4x fewer bytes), convert there
+    return pair[0], pair[1]
 
 
 def eval_batches(

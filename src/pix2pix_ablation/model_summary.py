@@ -43,7 +43,7 @@ def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dic
             d_shape = list(d(d_in).shape[1:])
         side = patch_output_size(cfg.patch, size)
         if d_shape != [1, side, side]:
-            raise AssertionError(f"D output {d_shape} disagrees with patch_output_size {side}")
+            raise RuntimeError(f"D output {d_shape} disagrees with patch_output_size {side}")
 
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         g(image())

@@ -1,0 +1,35 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pix2pix_ablation.config import ExperimentConfig
+from pix2pix_ablation.synth import make_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A synthetic facades-format dataset: 8 train / 2 val / 4 test images of 32 px halves."""
+    root = tmp_path_factory.mktemp("tiny-facades")
+    make_dataset(root, train=8, val=2, test=4, size=32, seed=0)
+    return root
+
+
+def tiny_config(**changes) -> ExperimentConfig:
+    """A 32 px pix2pix that trains in well under a second per epoch on CPU."""
+    base = dict(
+        name="tiny", crop_size=32, load_size=36, ngf=4, ndf=4, epochs=2, save_epochs=(1, 2),
+        batch_size=2, log_every=1, checkpoint_every=2, num_threads=1, patch=16,
+    )
+    return ExperimentConfig(**{**base, **changes}).validate()
+
+
+def run_cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pix2pix_ablation", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, **kwargs,
+    )

@@ -1,0 +1,121 @@
+"""Per-image metrics (SSIM, PSNR, L1) and the bootstrap / across-seed intervals."""
+
+import math
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from pix2pix_ablation.metrics import (
+    PSNR_CAP,
+    bootstrap_ci,
+    bootstrap_fid_kid,
+    frechet_distance,
+    mean_ci_over_seeds,
+    per_image_metrics,
+)
+from pix2pix_ablation.metrics.bootstrap import _GramFID
+
+
+def _images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+# ------------------------------------------------------------- image quality
+def test_identical_images_have_perfect_scores():
+    real = _images(3)
+    df = per_image_metrics(real, real.copy())
+    assert list(df.columns) == ["ssim", "psnr", "l1"]
+    assert len(df) == 3
+    np.testing.assert_allclose(df["ssim"], 1.0)
+    assert (df["psnr"] == PSNR_CAP).all()  # capped, never inf
+    assert (df["l1"] == 0).all()
+
+
+def test_noisy_pair_matches_independent_computation():
+    rng = np.random.default_rng(1)
+    real = _images(2, size=24, seed=2)
+    noise = rng.normal(0, 20, real.shape)
+    fake = np.clip(real + noise, 0, 255).astype(np.uint8)
+    df = per_image_metrics(fake, real)
+    for i in range(2):
+        diff = fake[i].astype(np.float64) - real[i].astype(np.float64)
+        mse = np.mean(diff**2)
+        assert df["psnr"][i] == pytest.approx(10 * math.log10(255.0**2 / mse), rel=1e-12)
+        assert df["l1"][i] == pytest.approx(np.abs(diff).mean() / 127.5, rel=1e-12)
+        ssim = structural_similarity(real[i], fake[i], channel_axis=-1, data_range=255)
+        assert df["ssim"][i] == pytest.approx(ssim, rel=1e-12)
+        assert 0 < df["ssim"][i] < 0.99
+    # L1 on the [-1, 1] scale: the extreme pair (all 0 vs all 255) is exactly 2
+    black, white = np.zeros((1, 8, 8, 3), np.uint8), np.full((1, 8, 8, 3), 255, np.uint8)
+    assert per_image_metrics(black, white)["l1"][0] == pytest.approx(2.0)
+
+
+def test_per_image_metrics_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="shape"):
+        per_image_metrics(_images(2), _images(3))
+    with pytest.raises(ValueError, match="uint8"):
+        per_image_metrics(_images(1).astype(np.float32), _images(1).astype(np.float32))
+
+
+# ----------------------------------------------------------------- bootstrap
+def test_bootstrap_ci_contains_estimate_and_narrows_with_more_data():
+    rng = np.random.default_rng(0)
+    small = rng.normal(3.0, 1.0, 40)
+    large = rng.normal(3.0, 1.0, 2000)
+    lo_s, hi_s = bootstrap_ci(small, np.mean, n_boot=500, seed=0)
+    lo_l, hi_l = bootstrap_ci(large, np.mean, n_boot=500, seed=0)
+    assert lo_s < small.mean() < hi_s
+    assert lo_l < large.mean() < hi_l
+    assert lo_l < 3.0 < hi_l
+    # width shrinks like 1/sqrt(n): sqrt(2000/40) ~ 7
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 4
+    # and matches the normal-theory width 2 * 1.96 * s / sqrt(n) to ~15 %
+    assert (hi_s - lo_s) == pytest.approx(2 * 1.96 * small.std(ddof=1) / np.sqrt(40), rel=0.15)
+
+
+def test_bootstrap_ci_is_reproducible_and_resamples_pairs_together():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, 60)
+    b = a + rng.normal(0.5, 0.1, 60)  # strongly paired: the difference is tight
+    stat = lambda x, y: float(np.mean(y - x))  # noqa: E731
+    lo, hi = bootstrap_ci((a, b), stat, n_boot=300, seed=3)
+    assert (lo, hi) == bootstrap_ci((a, b), stat, n_boot=300, seed=3)
+    assert lo < np.mean(b - a) < hi
+    # resampling a and b independently would give a width ~ sqrt(2)/0.1 = 14x larger
+    assert hi - lo < 0.1
+    with pytest.raises(ValueError, match="equal length"):
+        bootstrap_ci((a, b[:-1]), stat)
+
+
+def test_mean_ci_over_seeds_is_a_t_interval():
+    mean, lo, hi = mean_ci_over_seeds([1.0, 2.0, 3.0, 4.0])
+    half = 3.182446305284263 * np.std([1, 2, 3, 4], ddof=1) / 2  # t(0.975, df=3)
+    assert mean == 2.5
+    assert (lo, hi) == pytest.approx((2.5 - half, 2.5 + half), rel=1e-9)
+    mean, lo, hi = mean_ci_over_seeds([7.0])
+    assert mean == 7.0 and math.isnan(lo) and math.isnan(hi)
+
+
+def test_gram_fid_equals_direct_fid_on_a_resample():
+    rng = np.random.default_rng(0)
+    a = rng.normal(5.0, 1.0, (30, 64))  # offset: the Gram route must survive a large mean
+    b = rng.normal(5.2, 1.3, (30, 64))
+    idx = rng.integers(0, 30, 30)
+    assert _GramFID(a, b)(idx) == pytest.approx(frechet_distance(a[idx], b[idx]), rel=1e-9)
+
+
+def test_bootstrap_fid_kid_intervals_contain_point_values_and_narrow():
+    rng = np.random.default_rng(0)
+
+    def pair(n):
+        real = rng.normal(0, 1, (n, 32))
+        return real * 0.9 + rng.normal(0.3, 0.5, (n, 32)), real
+
+    res = bootstrap_fid_kid(*pair(40), n_boot=200, seed=0, kid_subset_size=40)
+    assert res["fid_low"] <= res["fid"] <= res["fid_high"]
+    assert res["kid_low"] <= res["kid"] <= res["kid_high"]
+    assert res["fid_boot_bias"] > 0  # resamples repeat images: fewer distinct rows, larger FID
+    assert res["kid"] > 3 * res["kid_std"]  # a real shift is detected
+    big = bootstrap_fid_kid(*pair(400), n_boot=100, seed=0, kid_subset_size=40)
+    assert big["fid_high"] - big["fid_low"] < (res["fid_high"] - res["fid_low"]) / 2
