@@ -124,9 +124,16 @@ def _decode_pair(path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
         raise
     except UnidentifiedImageError:
         raise DataError(f"{path}: not a readable image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: cannot decode image ({exc})") from None
     return np.asarray(left), np.asarray(right)
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours taskset / Slurm CPU binding
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def load_split(root: Path, split: str, size: int, direction: str) -> PairedImages:
@@ -150,7 +157,7 @@ def load_split(root: Path, split: str, size: int, direction: str) -> PairedImage
         right[i] = b.transpose(2, 0, 1)
 
     # PIL releases the GIL while decoding and resizing, so threads scale with cores
-    workers = min(8, os.cpu_count() or 1, n)
+    workers = min(8, _usable_cores(), n)
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             for _ in pool.map(work, range(n)):  # re-raises the first failure in file order

@@ -105,7 +105,7 @@ def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> No
     import yaml
 
     schema = yaml.safe_load(schema_path.read_text())
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(dict(typed)), key=lambda e: list(e.path))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(dict(typed)), key=lambda e: list(e.path))
     if errors:
         err = errors[0]
         column = err.path[0] if err.path else "?"

@@ -62,6 +62,12 @@ def evaluations():
     ]
 
 
+def real_features_file(wildcards):
+    """Inception features of the real photos at this run's evaluation size."""
+    size = EXPERIMENTS[wildcards.experiment].config.crop_size
+    return f"results/features/real_{config.get('evaluation', {}).get('split', 'test')}_{size}px.npy"
+
+
 def resources_for(rule_name):
     spec = dict(config.get("resources", {}).get("default", {}))
     spec.update(config.get("resources", {}).get(rule_name, {}))

@@ -1,0 +1,15 @@
+"""Snakemake adapter: Inception features of the real photos of a split (cached .npy)."""
+
+import logging
+import sys
+
+from pix2pix_ablation.evaluate import real_features
+from pix2pix_ablation.metrics import MetricsError
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+logging.basicConfig(filename=sm.log[0], level=logging.INFO)
+try:
+    real_features(sm.params.data, sm.wildcards.split, int(sm.wildcards.size), sm.params.inception, sm.output[0])
+except MetricsError as exc:
+    print(f"real_features: {exc}", file=sys.stderr)
+    sys.exit(1)

@@ -1,0 +1,7 @@
+"""Snakemake adapter: every experiment's last metrics.json -> the sortable summary table (+ TSV)."""
+
+from pix2pix_ablation.report.metrics_panel import summary_outputs
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+summary_outputs([tuple(r) for r in sm.params.arm_files], sm.input.ground_truth, sm.params.experiments,
+                sm.output.table, sm.output.tsv)

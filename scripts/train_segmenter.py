@@ -1,0 +1,9 @@
+"""Snakemake adapter: train the FCN-score segmenter once per dataset."""
+
+import logging
+
+from pix2pix_ablation.evaluate import fit_segmenter
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+logging.basicConfig(filename=sm.log[0], level=logging.INFO)
+fit_segmenter(sm.params.data, sm.output.model, sm.output.ground_truth, dict(sm.params.spec))

@@ -1,0 +1,233 @@
+"""Evaluation of one snapshot: translate a split, save the images, score them.
+
+The stages the workflow calls, each a function of files:
+``fit_segmenter`` (once per dataset), ``real_features`` (once per dataset),
+``evaluate_snapshot`` (per experiment x seed x epoch) and ``collect_metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .atomic import atomic_open, write_json
+from .checkpoint import load_snapshot
+from .data import PairedImages, load_split, save_png, to_uint8_image
+from .environment import pick_device, versions
+from .metrics import (
+    bootstrap_ci,
+    bootstrap_fid_kid,
+    cached_features,
+    confusion_matrix,
+    load_inception,
+    load_segmenter,
+    mean_ci_over_seeds,
+    per_image_metrics,
+    save_segmenter,
+    scores_from_confusion,
+    segment,
+    train_segmenter,
+)
+from .palette import rgb_to_class
+
+log = logging.getLogger(__name__)
+
+# Inception features keyed by image bytes and weights: never computed twice for one image set
+FEATURE_CACHE = Path("results/features/cache")
+FCN_KEYS = ("per_pixel_acc", "per_class_acc", "mean_iou")
+
+
+def _nhwc(images: torch.Tensor) -> np.ndarray:
+    return images.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def photos_and_labels(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Real photos (N,H,W,3 uint8) and their class maps of a facades split (BtoA layout)."""
+    pairs = load_split(Path(data_dir), split, size, "BtoA")  # input = label map, target = photo
+    return _nhwc(pairs.targets), rgb_to_class(_nhwc(pairs.inputs))
+
+
+def build_inception(mode: str, device: torch.device) -> nn.Module:
+    """pytorch-fid's Inception: pretrained weights, or (offline demo only) a seeded random one."""
+    if mode == "pretrained":
+        return load_inception(device)
+    from unittest import mock
+
+    import pytorch_fid.inception as pfi
+
+    def random_weights(*_args: Any, **_kwargs: Any) -> dict[str, torch.Tensor]:
+        # same architecture and keys as the FID weights; Kaiming init because the default
+        # init gives near-constant features
+        torch.manual_seed(0)
+        net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
+        for module in net.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        return net.state_dict()
+
+    # the only way into pytorch-fid's builder without its download: hand it the weights
+    with mock.patch.object(pfi, "load_state_dict_from_url", random_weights):
+        model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+    return model.eval().to(device)
+
+
+def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Train the FCN-score segmenter on real train photos; score it on the real test photos."""
+    device = pick_device()
+    size = int(spec.get("size", 256))
+    photos, labels = photos_and_labels(data_dir, "train", size)
+    model = train_segmenter(
+        photos, labels, epochs=int(spec.get("epochs", 30)), batch_size=int(spec.get("batch_size", 8)),
+        lr=float(spec.get("lr", 1e-3)), seed=int(spec.get("seed", 0)), device=device, arch=spec.get("arch", "small"),
+    )
+    save_segmenter(model, out_path, {"spec": spec, "train_images": len(photos)})
+    split = spec.get("split", "test")
+    test_photos, test_labels = photos_and_labels(data_dir, split, size)
+    scores = fcn_scores(model, test_photos, test_labels, device)
+    result = {"split": split, "images": len(test_photos), **scores, "spec": spec}
+    write_json(ground_truth_path, result)
+    return result
+
+
+def fcn_scores(model: nn.Module, photos: np.ndarray, labels: np.ndarray, device: torch.device) -> dict[str, float]:
+    if photos.shape[1] != labels.shape[1]:
+        photos = _resize(photos, labels.shape[1])
+    cm = confusion_matrix(segment(model, photos, device=device), labels)
+    return {f"fcn_{k}": v for k, v in scores_from_confusion(cm).items() if k in FCN_KEYS}
+
+
+def _resize(images: np.ndarray, size: int) -> np.ndarray:
+    t = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+    t = nn.functional.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def real_features(data_dir: Path, split: str, size: int, inception: str, out_path: Path,
+                  cache_dir: Path = FEATURE_CACHE) -> np.ndarray:
+    device = pick_device()
+    photos, _ = photos_and_labels(data_dir, split, size)
+    feats = cached_features(photos, build_inception(inception, device), cache_dir, device=device)
+    with atomic_open(out_path, "wb") as fh:
+        np.save(fh, feats)
+    return feats
+
+
+def translate(generator: nn.Module, pairs: PairedImages, eval_mode: str, seed: int,
+              device: torch.device, batch_size: int = 16) -> np.ndarray:
+    """Generated images (N,H,W,3 uint8) for every input of ``pairs``.
+
+    ``eval_mode: train`` keeps dropout and batch statistics on, as the paper does at
+    test time; the seed makes that noise reproducible.
+    """
+    generator.train(eval_mode == "train")
+    torch.manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(pairs), batch_size):
+            x = pairs.inputs[start:start + batch_size].to(device).float() / 127.5 - 1
+            out.extend(to_uint8_image(img) for img in generator(x))
+    return np.stack(out)
+
+
+def evaluate_snapshot(
+    snapshot: Path,
+    data_dir: Path,
+    out_dir: Path,
+    segmenter_path: Path,
+    real_features_path: Path,
+    split: str = "test",
+    inception: str = "pretrained",
+    kid_subset_size: int = 100,
+    n_boot: int = 1000,
+    save_images: bool = True,
+    cache_dir: Path = FEATURE_CACHE,
+) -> dict[str, Any]:
+    """Translate ``split`` with one snapshot and write images, per-image and run metrics."""
+    device = pick_device()
+    cfg, generator, epoch = load_snapshot(snapshot, device)
+    pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
+    fake = translate(generator, pairs, cfg.eval_mode, cfg.seed, device)
+    real = _nhwc(pairs.targets)
+    out_dir = Path(out_dir)
+    if save_images:
+        for name, image in zip(pairs.names, fake, strict=True):
+            save_png(out_dir / "images" / f"{name}.png", image)
+
+    per_image = per_image_metrics(fake, real)
+    per_image.insert(0, "image", pairs.names)
+    with atomic_open(out_dir / "per_image.tsv") as fh:
+        per_image.to_csv(fh, sep="\t", index=False)
+
+    feats_real = np.load(real_features_path)
+    inception_net = build_inception(inception, device)
+    feats_fake = cached_features(fake, inception_net, cache_dir, device=device)
+    if len(feats_real) != len(feats_fake):
+        raise ValueError(f"{real_features_path}: {len(feats_real)} real features for {len(feats_fake)} images")
+    fid_kid = bootstrap_fid_kid(feats_fake, feats_real, n_boot=n_boot, seed=cfg.seed,
+                                kid_subset_size=min(kid_subset_size, len(fake)))
+
+    metrics: dict[str, float] = {}
+    intervals: dict[str, list[float]] = {}
+    for key in ("ssim", "psnr", "l1"):
+        values = per_image[key].to_numpy(dtype=float)
+        metrics[key] = float(values.mean())
+        intervals[key] = list(bootstrap_ci(values, n_boot=n_boot, seed=cfg.seed))
+    metrics["fid"], metrics["kid"] = fid_kid["fid"], fid_kid["kid"]
+    intervals["fid"] = [fid_kid["fid_low"], fid_kid["fid_high"]]
+    intervals["kid"] = [fid_kid["kid_low"], fid_kid["kid_high"]]
+
+    segmenter = load_segmenter(segmenter_path, device)
+    labels = rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets))
+    metrics.update(fcn_scores(segmenter, fake, labels, device))
+
+    result = {
+        "experiment": cfg.name,
+        "seed": cfg.seed,
+        "epoch": epoch,
+        "split": split,
+        "images": len(fake),
+        "eval_mode": cfg.eval_mode,
+        "inception": inception,
+        "metrics": metrics,
+        "ci95": intervals,
+        "config_hash": cfg.hash(),
+        "config": cfg.to_dict(),
+        "versions": versions(),
+    }
+    write_json(out_dir / "metrics.json", result)
+    return result
+
+
+def collect_metrics(metric_files: Sequence[Path], tidy_path: Path, summary_path: Path) -> pd.DataFrame:
+    """One tidy table (experiment, seed, epoch, metric, value) and a per-experiment summary."""
+    rows = []
+    for path in metric_files:
+        run = json.loads(Path(path).read_text())
+        for metric, value in run["metrics"].items():
+            rows.append({"experiment": run["experiment"], "seed": run["seed"], "epoch": run["epoch"],
+                         "metric": metric, "value": value})
+    tidy = pd.DataFrame(rows, columns=["experiment", "seed", "epoch", "metric", "value"])
+    with atomic_open(tidy_path) as fh:
+        tidy.to_csv(fh, sep="\t", index=False)
+    summary = summarize_over_seeds(tidy)
+    with atomic_open(summary_path) as fh:
+        summary.to_csv(fh, sep="\t", index=False)
+    return tidy
+
+
+def summarize_over_seeds(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval over seeds per experiment, epoch and metric."""
+    out = []
+    for (experiment, epoch, metric), group in tidy.groupby(["experiment", "epoch", "metric"], sort=False):
+        mean, low, high = mean_ci_over_seeds(group["value"].to_numpy(dtype=float))
+        out.append({"experiment": experiment, "epoch": epoch, "metric": metric, "mean": mean,
+                    "ci_low": low, "ci_high": high, "n_seeds": len(group)})
+    return pd.DataFrame(out, columns=["experiment", "epoch", "metric", "mean", "ci_low", "ci_high", "n_seeds"])

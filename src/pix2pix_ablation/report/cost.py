@@ -1,0 +1,74 @@
+"""Training cost per arm: wall time, throughput and where it ran, from train_summary.json."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..metrics.bootstrap import mean_ci_over_seeds
+from .html import Cell, Row, table_html, write_page
+
+COLUMNS = ["arm", "seed", "wall_seconds", "images_per_s", "device", "precision", "iterations", "train_images"]
+
+
+def read_costs(runs: Iterable[tuple[str, int, str | os.PathLike[str]]]) -> pd.DataFrame:
+    """One row per (arm label, seed, train_summary.json)."""
+    rows = []
+    for arm, seed, path in runs:
+        s = json.loads(Path(path).read_text())
+        rows.append({"arm": arm, "seed": int(seed), "wall_seconds": float(s.get("wall_seconds", math.nan)),
+                     "images_per_s": float(s.get("images_per_s", math.nan)), "device": str(s.get("device", "?")),
+                     "precision": str(s.get("precision", "?")), "iterations": int(s.get("iterations", 0)),
+                     "train_images": int(s.get("train_images", 0))})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "–"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
+def _mean_ci(values: pd.Series, fmt) -> tuple[str, float]:
+    mean, low, high = mean_ci_over_seeds(values.to_numpy(dtype=float))
+    text = fmt(mean)
+    if math.isfinite(low):
+        text += f" [{fmt(max(low, 0.0))}, {fmt(high)}]"
+    return text, mean
+
+
+def write_cost_table(out: str | os.PathLike[str], costs: pd.DataFrame, arm_order: Sequence[str], title: str) -> None:
+    rows = []
+    for i, arm in enumerate(arm_order):
+        part = costs[costs["arm"] == arm]
+        if part.empty:
+            continue
+        wall, wall_mean = _mean_ci(part["wall_seconds"], duration)
+        speed, speed_mean = _mean_ci(part["images_per_s"], lambda v: f"{v:.1f}")
+        rows.append(Row([
+            Cell(arm, sort=i), Cell(str(len(part)), sort=len(part)), Cell(wall, sort=wall_mean),
+            Cell(speed, sort=speed_mean), Cell(f"{part['iterations'].mean():.0f}", sort=part["iterations"].mean()),
+            Cell(", ".join(sorted(set(part["device"]))), prose=True), Cell(", ".join(sorted(set(part["precision"])))),
+        ]))
+    table = table_html(["arm", "seeds", "wall time", "images/s", "iterations", "device", "precision"], rows,
+                       ["", "", "training wall-clock time per run", "training images per second", "", "", ""])
+    notes = ["Per training run, mean over seeds [95% CI]; wall time includes data loading and checkpointing but "
+             "not evaluation. Runs on different devices (see the device column) are not comparable in time."]
+    write_page(out, title, [table], notes)
+
+
+def cost_outputs(runs: Sequence[tuple[str, int, str | os.PathLike[str]]], out: str | os.PathLike[str],
+                 title: str) -> pd.DataFrame:
+    """From (arm label, seed, train_summary.json) runs, in arm order."""
+    costs = read_costs(runs)
+    write_cost_table(out, costs, list(dict.fromkeys(label for label, _, _ in runs)), title)
+    return costs

@@ -1,0 +1,135 @@
+"""Image grids: the same fixed test inputs for every arm, from the saved PNGs.
+
+Rows: the input label map, one row per arm, the ground-truth photo; columns: the
+first test images in name order (the order the evaluation translated them in). The
+grid reuses what evaluation saved, so it shows exactly the images that were scored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ..atomic import atomic_path
+from ..data import load_split
+
+BACKGROUND = (255, 255, 255)
+INK = (20, 20, 20)
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    rows: int
+    cols: int
+    tile: int
+    label_width: int
+    header_height: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.label_width + self.cols * self.tile, self.header_height + self.rows * self.tile
+
+    def tile_box(self, row: int, col: int) -> tuple[int, int, int, int]:
+        x = self.label_width + col * self.tile
+        y = self.header_height + row * self.tile
+        return x, y, x + self.tile, y + self.tile
+
+
+def _font(tile: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=int(np.clip(tile // 9, 13, 26)))
+
+
+def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` pixels (long arm names would run into the tiles)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def layout_for(row_labels: Sequence[str], cols: int, tile: int) -> GridLayout:
+    font = _font(tile)
+    widest = max((font.getlength(w) for label in row_labels for w in label.split()), default=0)
+    label_width = int(min(max(widest + 16, 2 * tile // 3, 110), 2 * tile + 80))
+    return GridLayout(len(row_labels), cols, tile, label_width, header_height=int(font.size * 1.8))
+
+
+def compose_grid(
+    rows: Sequence[tuple[str, Sequence[np.ndarray]]], col_labels: Sequence[str], tile: int
+) -> Image.Image:
+    """One tile per (row, column); each image (H, W, 3 uint8) is resized to ``tile`` square."""
+    cols = len(col_labels)
+    for label, images in rows:
+        if len(images) != cols:
+            raise ValueError(f"grid row {label!r} has {len(images)} images for {cols} columns")
+    layout = layout_for([label for label, _ in rows], cols, tile)
+    canvas = Image.new("RGB", layout.size, BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    font = _font(tile)
+    for c, name in enumerate(col_labels):
+        x0, _, x1, _ = layout.tile_box(0, c)
+        draw.text(((x0 + x1) / 2, layout.header_height / 2), name, fill=INK, font=font, anchor="mm")
+    for r, (label, images) in enumerate(rows):
+        _, y0, _, y1 = layout.tile_box(r, 0)
+        lines = _wrap(label, font, layout.label_width - 12)
+        draw.multiline_text((layout.label_width - 8, (y0 + y1) / 2), "\n".join(lines), fill=INK, font=font,
+                            anchor="rm", align="right")
+        for c, image in enumerate(images):
+            tile_image = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
+            if tile_image.size != (tile, tile):
+                tile_image = tile_image.resize((tile, tile), Image.Resampling.BICUBIC)
+            canvas.paste(tile_image, layout.tile_box(r, c)[:2])
+    return canvas
+
+
+def save_image(image: Image.Image, path: str | os.PathLike[str]) -> None:
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG", optimize=True)
+
+
+def read_png(path: str | os.PathLike[str]) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def first_pairs(data_dir: str | os.PathLike[str], split: str, count: int, size: int,
+                direction: str = "BtoA") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, model inputs and targets (N, H, W, 3 uint8) of the first ``count`` images of a split."""
+    pairs = load_split(Path(data_dir), split, size, direction)
+    n = min(count, len(pairs))
+    inputs = pairs.inputs[:n].permute(0, 2, 3, 1).numpy()
+    targets = pairs.targets[:n].permute(0, 2, 3, 1).numpy()
+    return list(pairs.names[:n]), inputs, targets
+
+
+def arm_grid(
+    arms: Sequence[tuple[str, str | os.PathLike[str]]],
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    count: int,
+    split: str = "test",
+    direction: str = "BtoA",
+) -> GridLayout:
+    """Grid of (row label, images dir of one evaluated snapshot) arms over the first ``count`` test images."""
+    if not arms:
+        raise ValueError("an image grid needs at least one arm")
+    first = sorted(Path(arms[0][1]).glob("*.png"))
+    if not first:
+        raise FileNotFoundError(f"{arms[0][1]}: no generated images (was the snapshot evaluated?)")
+    tile = read_png(first[0]).shape[0]
+    names, inputs, targets = first_pairs(data_dir, split, count, tile, direction)
+    rows: list[tuple[str, Sequence[np.ndarray]]] = [("input (label map)", list(inputs))]
+    for label, images_dir in arms:
+        rows.append((label, [read_png(Path(images_dir) / f"{name}.png") for name in names]))
+    rows.append(("ground truth", list(targets)))
+    grid = compose_grid(rows, names, tile)
+    save_image(grid, out)
+    return layout_for([r[0] for r in rows], len(names), tile)

@@ -1,0 +1,171 @@
+"""The report's metric pages: arm table with best marks, paired tests, summary over all rows."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from ..atomic import atomic_open
+from .html import Cell, Row, table_html, write_page
+from .tables import LOWER_IS_BETTER, METRIC_TITLES, METRICS, arrow, best_arms, fmt
+
+UPPER_LABEL = "FCN upper bound (real photos)"
+
+
+def random_inception_note(runs: pd.DataFrame) -> list[str]:
+    if (runs["inception"] == "random").any():
+        return ["FID and KID use a seeded RANDOM Inception network (offline demo, evaluation.inception: random): "
+                "they rank these runs but are not comparable to published FID/KID numbers."]
+    return []
+
+
+def _images_phrase(runs: pd.DataFrame) -> str:
+    counts = sorted(set(runs["images"].astype(int)))
+    return " / ".join(str(c) for c in counts) if counts else "?"
+
+
+def metric_cell(metric: str, rec: pd.Series | None, best: bool) -> Cell:
+    if rec is None:
+        return Cell("–", sort="")
+    text = fmt(metric, rec["mean"])
+    if math.isfinite(rec["ci_low"]) and math.isfinite(rec["ci_high"]):
+        text += f" [{fmt(metric, rec['ci_low'])}, {fmt(metric, rec['ci_high'])}]"
+    return Cell(text, sort=float(rec["mean"]), best=best, title=f"{int(rec['n_seeds'])} seed(s)")
+
+
+def metric_rows(summary: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str],
+                lead: Mapping[str, Sequence[Cell]]) -> list[Row]:
+    """One row per arm: the ``lead`` cells, then each metric (best per column marked)."""
+    best = best_arms(summary)
+    rows = []
+    for arm in arm_order:
+        part = summary[summary["arm"] == arm].set_index("metric")
+        cells = list(lead[arm])
+        for metric in metrics:
+            rec = part.loc[metric] if metric in part.index else None
+            cells.append(metric_cell(metric, rec, arm in best.get(metric, set())))
+        rows.append(Row(cells))
+    return rows
+
+
+def upper_row(upper: Mapping[str, float], n_lead: int, metrics: Sequence[str]) -> Row:
+    cells = [Cell(UPPER_LABEL, sort="")] + [Cell("–", sort="") for _ in range(n_lead - 1)]
+    cells += [Cell(fmt(m, upper[m]), sort=upper[m]) if m in upper else Cell("–", sort="") for m in metrics]
+    return Row(cells, pinned=True)
+
+
+def metric_header(metrics: Sequence[str]) -> tuple[list[str], list[str]]:
+    names = [f"{METRIC_TITLES.get(m, m)} {arrow(m)}" for m in metrics]
+    titles = ["lower is better" if m in LOWER_IS_BETTER else "higher is better" for m in metrics]
+    return names, titles
+
+
+def write_metrics_table(
+    out: str | os.PathLike[str],
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    arm_order: Sequence[str],
+    title: str,
+    upper: Mapping[str, float],
+    metrics: Sequence[str] = METRICS,
+) -> None:
+    n_seeds = summary.groupby("arm")["n_seeds"].max().to_dict()
+    lead = {a: [Cell(a, sort=i), Cell(str(n_seeds.get(a, 0)), sort=n_seeds.get(a, 0))] for i, a in enumerate(arm_order)}
+    names, titles = metric_header(metrics)
+    rows = metric_rows(summary, arm_order, metrics, lead) + [upper_row(upper, 2, metrics)]
+    table = table_html(["arm", "seeds", *names], rows, ["", "", *titles])
+    notes = [
+        f"Mean over seeds with its 95% confidence interval [low, high] (Student t over seeds; none with one seed). "
+        f"Each seed's score is over {_images_phrase(runs)} test images. "
+        "★ marks the best mean per column: higher is better (↑) except L1, FID and KID (↓).",
+        "The last row is not an arm: the FCN scores of the segmenter on the real test photos, "
+        "the ceiling a perfect generator would reach.",
+        *random_inception_note(runs),
+        "Click a column header to sort.",
+    ]
+    write_page(out, title, [table], notes)
+
+
+def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: str, reference: str) -> None:
+    if tests.empty:
+        write_page(out, title, [], [f"Only one arm ({reference}): there is nothing to compare it with. "
+                                    "A second row that differs from it in one column makes this a comparison."])
+        return
+    rows = []
+    for rec in tests.itertuples():
+        m = rec.metric
+        p = rec.p_value
+        rows.append(Row([
+            Cell(f"{METRIC_TITLES.get(m, m)} {arrow(m)}", sort=METRICS.index(m) if m in METRICS else m),
+            Cell(rec.arm), Cell(rec.reference), Cell(str(rec.n_pairs), sort=rec.n_pairs),
+            Cell(fmt(m, rec.arm_mean), sort=rec.arm_mean), Cell(fmt(m, rec.reference_mean), sort=rec.reference_mean),
+            Cell(f"{rec.mean_diff:+.{4 if m not in ('psnr', 'fid') else 2}f}", sort=rec.mean_diff),
+            Cell("–" if not math.isfinite(p) else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"),
+                 sort=p if math.isfinite(p) else ""),
+            Cell(rec.verdict, best=rec.verdict.startswith("significant"), prose=True),
+            Cell(rec.favours or "–"),
+        ]))
+    table = table_html(["metric", "arm", "reference", "paired seeds", "arm mean", "reference mean",
+                        "difference (arm − ref.)", "p (paired t)", "verdict", "better mean"], rows)
+    notes = [
+        f"Each arm against the reference arm {reference} (the first of the comparison), paired by seed over "
+        "the seeds both ran: difference = mean over those seeds of (arm − reference); p from a two-sided "
+        "paired t-test (scipy.stats.ttest_rel), which needs at least 2 shared seeds.",
+        "'significant at 5%' means p < 0.05 for that metric alone; with 8 metrics and several arms some "
+        "such results are expected by chance (no multiple-comparison correction). 'better mean' names the arm "
+        "with the better mean, significant or not.",
+    ]
+    write_page(out, title, [table], notes)
+
+
+def write_summary(
+    html_out: str | os.PathLike[str],
+    tsv_out: str | os.PathLike[str],
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    experiments: Sequence[Mapping[str, str]],
+    upper: Mapping[str, float],
+    metrics: Sequence[str] = METRICS,
+) -> None:
+    """Every experiment at its last saved epoch: a sortable HTML page and the same numbers as TSV.
+
+    ``experiments``: dicts with name, categories and description, in table order.
+    """
+    order = [e["name"] for e in experiments if (summary["arm"] == e["name"]).any()]
+    epochs = runs.groupby("arm")["epoch"].max().to_dict()
+    n_seeds = summary.groupby("arm")["n_seeds"].max().to_dict()
+    info = {e["name"]: e for e in experiments}
+    lead = {
+        name: [Cell(name, sort=name), Cell(info[name].get("categories", ""), prose=True),
+               Cell(info[name].get("description", ""), prose=True),
+               Cell(str(epochs.get(name, "")), sort=epochs.get(name, "")), Cell(str(n_seeds.get(name, 0)),
+                                                                                 sort=n_seeds.get(name, 0))]
+        for name in order
+    }
+    names, titles = metric_header(metrics)
+    rows = metric_rows(summary, order, metrics, lead) + [upper_row(upper, 5, metrics)]
+    table = table_html(["experiment", "categories", "description", "epoch", "seeds", *names], rows,
+                       ["", "", "", "last saved epoch", "", *titles])
+    notes = [
+        f"All {len(order)} experiments at their last saved epoch: mean over seeds [95% CI]; each seed's score is "
+        f"over {_images_phrase(runs)} test images. ★ best per column (↓: lower is better). "
+        "Click a column header to sort by it; the FCN upper-bound row stays last.",
+        *random_inception_note(runs),
+    ]
+    write_page(html_out, "All experiments", [table], notes)
+    rows_tsv = []
+    for name in order:
+        part = summary[summary["arm"] == name].set_index("metric")
+        row: dict[str, object] = {"experiment": name, "categories": info[name].get("categories", ""),
+                                  "epoch": epochs.get(name), "n_seeds": n_seeds.get(name)}
+        for m in metrics:
+            if m in part.index:
+                row[f"{m}_mean"] = part.loc[m, "mean"]
+                row[f"{m}_ci_low"] = part.loc[m, "ci_low"]
+                row[f"{m}_ci_high"] = part.loc[m, "ci_high"]
+        rows_tsv.append(row)
+    with atomic_open(tsv_out) as fh:
+        pd.DataFrame(rows_tsv).to_csv(fh, sep="\t", index=False)

@@ -1,0 +1,124 @@
+"""What the report shows: one panel per comparison, plus the saved-epochs panel.
+
+A panel is a set of arms; an arm is one experiment at one saved epoch. Every figure
+and table of the report is a function of one panel's files, so the workflow needs
+only this module to know which files feed which figure, and a new row of the
+experiments table lands in the right report category with no other change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..comparisons import Comparison
+from ..experiments import Experiment
+
+EPOCHS_CATEGORY = "epochs"
+SUMMARY_CATEGORY = "summary"
+RUN_DIR = "results/runs/{experiment}/seed{seed}"
+
+
+@dataclass(frozen=True)
+class Arm:
+    experiment: str
+    epoch: int
+    seeds: tuple[int, ...]
+    label: str
+
+    def run_dir(self, seed: int) -> str:
+        return RUN_DIR.format(experiment=self.experiment, seed=seed)
+
+    def metrics_file(self, seed: int) -> str:
+        return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/metrics.json"
+
+    def images_dir(self, seed: int) -> str:
+        return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/images"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for Snakemake params (their repr is what change detection compares)."""
+        return {"label": self.label, "experiment": self.experiment, "epoch": self.epoch, "seeds": list(self.seeds)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Arm:
+        return cls(str(d["experiment"]), int(d["epoch"]), tuple(int(s) for s in d["seeds"]), str(d["label"]))
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str  # file-name safe, stable across runs
+    category: str  # report category: the axis title, "epochs" or "other"
+    title: str  # report subcategory: which rows are compared
+    axis: str  # the comparison's config column, or "saved epochs"
+    arms: tuple[Arm, ...]  # metrics, paired tests and cost; the first is the reference
+    grid_arms: tuple[Arm, ...]  # rows of the image grid (every saved epoch on the epochs axis)
+    epoch_marks: bool = False  # mark saved epochs on the loss curves
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.experiment for a in self.arms))
+
+    @property
+    def has_cost(self) -> bool:
+        # arms of one run at several epochs share one training: nothing to compare
+        return len(self.experiments) == len(self.arms)
+
+
+def _all_epochs(exp: Experiment, label_with_name: bool) -> tuple[Arm, ...]:
+    prefix = f"{exp.name} @ " if label_with_name else ""
+    return tuple(Arm(exp.name, e, exp.seeds, f"{prefix}epoch {e}") for e in exp.config.save_epochs)
+
+
+def _last_epoch(exp: Experiment) -> Arm:
+    return Arm(exp.name, exp.config.save_epochs[-1], exp.seeds, exp.name)
+
+
+def comparison_panel(comparison: Comparison, experiments: Mapping[str, Experiment]) -> Panel:
+    members = [experiments[m] for m in comparison.members]
+    arms = tuple(_last_epoch(e) for e in members)
+    if comparison.axis == "epochs":
+        grid_arms = tuple(a for e in members for a in _all_epochs(e, label_with_name=True))
+    else:
+        grid_arms = arms
+    title = " vs ".join(comparison.members)
+    return Panel(comparison.id, comparison.title, title, comparison.axis, arms, grid_arms)
+
+
+def epochs_panel(experiment: Experiment) -> Panel:
+    arms = _all_epochs(experiment, label_with_name=False)
+    return Panel(f"saved-epochs--{experiment.name}", EPOCHS_CATEGORY, f"{experiment.name} over its saved epochs",
+                 "saved epochs", arms, arms, epoch_marks=True)
+
+
+def build_panels(experiments: Mapping[str, Experiment], comparisons: Sequence[Comparison],
+                 epochs_experiment: str | None = None) -> list[Panel]:
+    """Every comparison's panel, then the saved-epochs panel of ``epochs_experiment``.
+
+    An unknown or missing ``epochs_experiment`` falls back to the first row, so a
+    renamed baseline degrades to a different row instead of breaking the report.
+    """
+    panels = [comparison_panel(c, experiments) for c in comparisons]
+    if experiments:
+        name = epochs_experiment if epochs_experiment in experiments else next(iter(experiments))
+        panels.append(epochs_panel(experiments[name]))
+    return panels
+
+
+def split_image_count(config: Mapping[str, Any]) -> int | None:
+    """Images in the evaluation split as the config pins them (the fetch step checks it)."""
+    split = config.get("evaluation", {}).get("split", "test")
+    data = config.get("data", {})
+    if data.get("source") == "synthetic":
+        return (data.get("synthetic") or {}).get(split)
+    return (data.get("expected_counts") or {}).get(split)
+
+
+def seeds_phrase(arms: Sequence[Arm]) -> str:
+    """'3 seeds' when every arm has three, else the range ('1-3 seeds per arm')."""
+    counts = sorted({len(a.seeds) for a in arms})
+    if not counts:
+        return "no seeds"
+    if len(counts) == 1:
+        return f"{counts[0]} seed{'s' if counts[0] != 1 else ''}"
+    return f"{counts[0]}-{counts[-1]} seeds per arm"

@@ -1,0 +1,145 @@
+"""Metric tables: mean and 95% CI over seeds per arm, best marks, paired tests.
+
+Every number here is over seeds (each seed's score is already a mean over the test
+images). A difference between two arms is tested on the seeds they share, pairing
+run with run, because seeds share data order and initialisation noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..metrics.bootstrap import mean_ci_over_seeds
+
+METRICS = ("ssim", "psnr", "l1", "fid", "kid", "fcn_per_pixel_acc", "fcn_per_class_acc", "fcn_mean_iou")
+METRIC_TITLES = {
+    "ssim": "SSIM", "psnr": "PSNR (dB)", "l1": "L1", "fid": "FID", "kid": "KID",
+    "fcn_per_pixel_acc": "FCN per-pixel acc.", "fcn_per_class_acc": "FCN per-class acc.", "fcn_mean_iou": "FCN mIoU",
+}
+LOWER_IS_BETTER = frozenset({"l1", "fid", "kid"})
+DIGITS = {"ssim": 3, "psnr": 2, "l1": 4, "fid": 2, "kid": 4}  # FCN scores: 3
+ALPHA = 0.05
+RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception"]
+
+
+def arrow(metric: str) -> str:
+    return "↓" if metric in LOWER_IS_BETTER else "↑"
+
+
+def fmt(metric: str, value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.{DIGITS.get(metric, 3)}f}"
+
+
+def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str]]]) -> pd.DataFrame:
+    """Tidy rows (arm, experiment, seed, epoch, metric, value, images, inception) of metrics.json files."""
+    rows = []
+    for arm, path in arm_files:
+        run = json.loads(Path(path).read_text())
+        for metric, value in run["metrics"].items():
+            rows.append({"arm": arm, "experiment": run["experiment"], "seed": int(run["seed"]),
+                         "epoch": int(run["epoch"]), "metric": metric, "value": float(value),
+                         "images": int(run.get("images", 0)), "inception": run.get("inception", "")})
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def summarize(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """(arm, metric, mean, ci_low, ci_high, n_seeds) in arm order; CI bounds NaN with one seed."""
+    out = []
+    for arm in arm_order:
+        for metric in metrics:
+            values = runs.loc[(runs["arm"] == arm) & (runs["metric"] == metric), "value"].to_numpy(dtype=float)
+            if values.size == 0:
+                continue
+            mean, low, high = mean_ci_over_seeds(values)
+            out.append({"arm": arm, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high,
+                        "n_seeds": int(values.size)})
+    return pd.DataFrame(out, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_seeds"])
+
+
+def best_arms(summary: pd.DataFrame) -> dict[str, set[str]]:
+    """Per metric, the arm(s) with the best mean: highest, or lowest for L1, FID and KID.
+
+    Ties (equal means) all count as best; NaN means never do.
+    """
+    best: dict[str, set[str]] = {}
+    for metric, group in summary.groupby("metric", sort=False):
+        finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
+        if finite.empty:
+            continue
+        target = finite["mean"].min() if metric in LOWER_IS_BETTER else finite["mean"].max()
+        best[str(metric)] = set(finite.loc[np.isclose(finite["mean"], target, rtol=1e-12, atol=0.0), "arm"])
+    return best
+
+
+def verdict(p_value: float, n_pairs: int, alpha: float = ALPHA) -> str:
+    """The plain-words reading of a paired test."""
+    if n_pairs == 0:
+        return "no shared seeds: no test possible"
+    if n_pairs == 1:
+        return "1 seed: no test possible"
+    if p_value is None or not math.isfinite(p_value):
+        return "no variation over seeds: no test possible"
+    return f"significant at {alpha:.0%}" if p_value < alpha else "not significant"
+
+
+def paired_test(arm_values: Mapping[int, float], ref_values: Mapping[int, float]) -> dict[str, float | int | str]:
+    """Mean difference (arm - reference) and paired t-test over the seeds both have."""
+    seeds = sorted(set(arm_values) & set(ref_values))
+    a = np.array([arm_values[s] for s in seeds], dtype=float)
+    r = np.array([ref_values[s] for s in seeds], dtype=float)
+    diff = float((a - r).mean()) if seeds else math.nan
+    p = math.nan
+    if len(seeds) >= 2:
+        d = a - r
+        if np.all(d == d[0]):
+            # constant differences: t is undefined (zero spread); identical runs are simply no different
+            p = 1.0 if d[0] == 0 else math.nan
+        else:
+            p = float(stats.ttest_rel(a, r).pvalue)
+    return {"n_pairs": len(seeds), "mean_diff": diff, "p_value": p, "verdict": verdict(p, len(seeds))}
+
+
+def paired_tests(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Every arm after the first against the first (the reference), metric by metric."""
+    columns = ["metric", "arm", "reference", "n_pairs", "arm_mean", "reference_mean", "mean_diff", "p_value",
+               "verdict", "favours"]
+    if len(arm_order) < 2:
+        return pd.DataFrame(columns=columns)
+    reference = arm_order[0]
+
+    def per_seed(arm: str, metric: str) -> dict[int, float]:
+        part = runs[(runs["arm"] == arm) & (runs["metric"] == metric)]
+        return dict(zip(part["seed"].astype(int), part["value"].astype(float), strict=True))
+
+    out = []
+    for metric in metrics:
+        ref = per_seed(reference, metric)
+        for arm in arm_order[1:]:
+            values = per_seed(arm, metric)
+            if not values or not ref:
+                continue
+            test = paired_test(values, ref)
+            favours = ""
+            if math.isfinite(test["mean_diff"]) and test["mean_diff"] != 0:
+                arm_better = (test["mean_diff"] < 0) == (metric in LOWER_IS_BETTER)
+                favours = arm if arm_better else reference
+            out.append({"metric": metric, "arm": arm, "reference": reference, **test,
+                        "arm_mean": float(np.mean(list(values.values()))),
+                        "reference_mean": float(np.mean(list(ref.values()))), "favours": favours})
+    return pd.DataFrame(out, columns=columns)
+
+
+def upper_bound(ground_truth: Mapping[str, float]) -> dict[str, float]:
+    """The FCN scores of the segmenter on the real photos: what a perfect generator would get."""
+    return {m: float(ground_truth[m]) for m in METRICS if m.startswith("fcn_") and m in ground_truth}
+

@@ -1,0 +1,215 @@
+# Report stage: one panel per comparison (rows differing in one column) plus the
+# saved-epochs panel, each a few figures and tables flagged report(...) with a caption
+# from report/*.rst. The report category is the panel's ablation axis, the
+# subcategory which rows it compares; pix2pix_ablation.report.panels decides which
+# files feed which panel, so a new row of the experiments table needs no change here.
+from pix2pix_ablation.report.panels import (  # noqa: E402
+    SUMMARY_CATEGORY,
+    build_panels,
+    seeds_phrase,
+    split_image_count,
+)
+
+REPORT_CFG = config.get("report", {})
+PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG.get("epochs_experiment"))}
+PANEL_DIR = "results/report/{comparison}"
+GROUND_TRUTH = "results/segmenter/ground_truth.json"
+CAPTIONS = "../../report"
+
+
+wildcard_constraints:
+    comparison="|".join(re.escape(i) for i in sorted(PANELS)),
+
+
+def report_outputs():
+    """Every figure and table of the report (what `rule all` requests)."""
+    out = ["results/report/summary/experiments.html", "results/report/summary/experiments.tsv"]
+    for pid, panel in PANELS.items():
+        d = PANEL_DIR.format(comparison=pid)
+        out += [f"{d}/loss_curves.png", f"{d}/image_grid.png", f"{d}/metrics.html", f"{d}/metrics.png",
+                f"{d}/paired.html"]
+        if panel.has_cost:
+            out.append(f"{d}/cost.html")
+    return out
+
+
+# --- what each panel reads (input functions and the matching params) ---
+
+
+def _panel(wildcards):
+    return PANELS[wildcards.comparison]
+
+
+def _curve_runs(panel):
+    """(label, seed, losses.csv) per experiment and seed: several epochs of one run are one curve."""
+    seeds = {a.experiment: a.seeds for a in panel.arms}
+    return [(name, s, f"{RUN.format(experiment=name, seed=s)}/losses.csv") for name in panel.experiments
+            for s in seeds[name]]
+
+
+def _grid_rows(panel):
+    """(row label, images dir) of each grid arm's first seed."""
+    return [(f"{a.label} (seed {a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
+
+
+def _arm_files(panel):
+    return [(a.label, a.metrics_file(s)) for a in panel.arms for s in a.seeds]
+
+
+def _cost_runs(panel):
+    return [(a.label, s, f"{a.run_dir(s)}/train_summary.json") for a in panel.arms for s in a.seeds]
+
+
+def panel_losses(wildcards):
+    return [path for _, _, path in _curve_runs(_panel(wildcards))]
+
+
+def panel_grid_metrics(wildcards):
+    """The metrics.json beside each grid row's images (it is written after them)."""
+    return [a.metrics_file(a.seeds[0]) for a in _panel(wildcards).grid_arms]
+
+
+def panel_metrics(wildcards):
+    return [path for _, path in _arm_files(_panel(wildcards))]
+
+
+def panel_train_summaries(wildcards):
+    return [path for _, _, path in _cost_runs(_panel(wildcards))]
+
+
+def summary_metric_files():
+    """Every experiment's metrics.json at its last saved epoch, all seeds."""
+    return [
+        (name, f"{RUN.format(experiment=name, seed=s)}/eval/epoch{e.config.save_epochs[-1]:03d}/metrics.json")
+        for name, e in EXPERIMENTS.items()
+        for s in e.seeds
+    ]
+
+
+def _categories_of(name):
+    cats = [p.category for p in PANELS.values() if name in p.experiments]
+    return ", ".join(dict.fromkeys(cats))
+
+
+def _images_phrase():
+    n = split_image_count(config)
+    split = EVAL.get("split", "test")
+    return f"{n} {split} images" if n else f"every {split} image"
+
+
+def _flag(path, caption, figure):
+    """report() flag of one panel output: axis category, comparison subcategory, labels."""
+    return report(
+        path,
+        caption=f"{CAPTIONS}/{caption}",
+        category=lambda wc: _panel(wc).category,
+        subcategory=lambda wc: _panel(wc).title,
+        # strings only: the report's JavaScript sorts label values with localeCompare
+        labels=lambda wc: {"figure": figure, "comparison": _panel(wc).title},
+    )
+
+
+def _common_params():
+    return dict(
+        title=lambda wc: _panel(wc).title,
+        axis=lambda wc: _panel(wc).axis,
+        seeds=lambda wc: seeds_phrase(_panel(wc).arms),
+        images=_images_phrase(),
+        inception=EVAL.get("inception", "pretrained"),
+    )
+
+
+rule report_loss_curves:
+    input:
+        panel_losses,
+    output:
+        _flag(PANEL_DIR + "/loss_curves.png", "loss_curves.rst", "loss curves"),
+    params:
+        **_common_params(),
+        runs=lambda wc: _curve_runs(_panel(wc)),
+        smoothing=REPORT_CFG.get("smoothing", 25),
+        saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
+    localrule: True
+    script:
+        "../../scripts/report_curves.py"
+
+
+rule report_image_grid:
+    input:
+        panel_grid_metrics,
+        DATA_MANIFEST,
+    output:
+        _flag(PANEL_DIR + "/image_grid.png", "image_grid.rst", "image grid"),
+    params:
+        **_common_params(),
+        rows=lambda wc: _grid_rows(_panel(wc)),
+        data=DATA_DIR,
+        split=EVAL.get("split", "test"),
+        grid_images=EVAL.get("grid_images", 6),
+        direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
+    localrule: True
+    script:
+        "../../scripts/report_grid.py"
+
+
+rule report_metrics:
+    input:
+        metrics=panel_metrics,
+        ground_truth=GROUND_TRUTH,
+    output:
+        table=_flag(PANEL_DIR + "/metrics.html", "metrics_table.rst", "metrics table"),
+        points=_flag(PANEL_DIR + "/metrics.png", "metrics_points.rst", "metrics plot"),
+        paired=_flag(PANEL_DIR + "/paired.html", "paired.rst", "paired tests"),
+    params:
+        **_common_params(),
+        arm_files=lambda wc: _arm_files(_panel(wc)),
+        reference=lambda wc: _panel(wc).arms[0].label,
+        n_arms=lambda wc: len(_panel(wc).arms),
+    localrule: True
+    script:
+        "../../scripts/report_metrics.py"
+
+
+rule report_cost:
+    input:
+        panel_train_summaries,
+    output:
+        _flag(PANEL_DIR + "/cost.html", "cost.rst", "training cost"),
+    params:
+        **_common_params(),
+        runs=lambda wc: _cost_runs(_panel(wc)),
+    localrule: True
+    script:
+        "../../scripts/report_cost.py"
+
+
+rule report_summary:
+    input:
+        metrics=[path for _, path in summary_metric_files()],
+        ground_truth=GROUND_TRUTH,
+    output:
+        table=report(
+            "results/report/summary/experiments.html",
+            caption=f"{CAPTIONS}/summary.rst",
+            category=SUMMARY_CATEGORY,
+            labels={"figure": "all experiments (table)"},
+        ),
+        tsv=report(
+            "results/report/summary/experiments.tsv",
+            caption=f"{CAPTIONS}/summary_tsv.rst",
+            category=SUMMARY_CATEGORY,
+            labels={"figure": "all experiments (TSV download)"},
+        ),
+    params:
+        arm_files=summary_metric_files(),
+        experiments=[
+            {"name": name, "categories": _categories_of(name), "description": e.description}
+            for name, e in EXPERIMENTS.items()
+        ],
+        seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
+        images=_images_phrase(),
+        inception=EVAL.get("inception", "pretrained"),
+        n_experiments=len(EXPERIMENTS),
+    localrule: True
+    script:
+        "../../scripts/report_summary.py"
