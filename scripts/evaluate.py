@@ -4,10 +4,13 @@ import logging
 import sys
 from pathlib import Path
 
+import torch
+
 from pix2pix_ablation.evaluate import evaluate_snapshot
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+torch.set_num_threads(sm.threads)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 try:
     evaluate_snapshot(

@@ -3,10 +3,13 @@
 import logging
 import sys
 
+import torch
+
 from pix2pix_ablation.evaluate import real_features
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+torch.set_num_threads(sm.threads)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 try:
     real_features(sm.params.data, sm.wildcards.split, int(sm.wildcards.size), sm.params.inception, sm.output[0])

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,8 @@ from pix2pix_ablation.comparisons import find_comparisons
 from pix2pix_ablation.config import ExperimentConfig
 from pix2pix_ablation.experiments import Experiment
 from pix2pix_ablation.report import cost, curves, grids, html, metrics_panel, panels, tables
+
+from .browser.cdp import Browser
 
 METRIC_VALUES = {"ssim": 0.5, "psnr": 12.0, "l1": 0.3, "fid": 80.0, "kid": 0.05, "fcn_per_pixel_acc": 0.4,
                  "fcn_per_class_acc": 0.3, "fcn_mean_iou": 0.2}
@@ -149,7 +156,7 @@ def test_smoothing_is_a_trailing_mean_per_seed():
 
 
 def test_losses_long_table_and_band_over_seeds(tmp_path):
-    rows = [{"epoch": 1, "iteration": i, "G_GAN": 1.0 + s, "G_L1": 0.5, "D_real": 0.2 * s, "D_fake": 0.4,
+    rows = [{"epoch": 1, "iteration": i, "G_GAN": 1.0, "G_L1": 0.5, "D_real": 0.0, "D_fake": 0.4,
              "lambda_l1": 100, "lr": 2e-4, "seconds": i} for i in (5, 10)]
     runs = []
     for s in (0, 1):
@@ -229,7 +236,8 @@ def test_panels_map_comparisons_to_axis_categories():
     assert [a.label for a in norm.arms] == ["baseline", "in"] and {a.epoch for a in norm.arms} == {4}
     assert norm.arms[0].seeds == (0, 1) and norm.has_cost
     ep = by_cat[("epochs", "baseline over its saved epochs")]
-    assert [(a.experiment, a.epoch, a.label) for a in ep.arms] == [("baseline", 2, "epoch 2"), ("baseline", 4, "epoch 4")]
+    assert [(a.experiment, a.epoch, a.label) for a in ep.arms] == [("baseline", 2, "epoch 2"),
+                                                                   ("baseline", 4, "epoch 4")]
     assert ep.epoch_marks and not ep.has_cost and ep.experiments == ("baseline",)
     assert len({p.id for p in found}) == len(found)
     assert ep.arms[0].metrics_file(1) == "results/runs/baseline/seed1/eval/epoch002/metrics.json"
@@ -237,13 +245,13 @@ def test_panels_map_comparisons_to_axis_categories():
 
 
 def test_epochs_axis_grid_shows_every_saved_epoch_and_fallback():
-    exps = _experiments({"short": {}, "long": {"epochs": 8, "save_epochs": (4, 8)}})
+    exps = _experiments({"short": {}, "long": {"epochs": 8}})  # both save epochs 2 and 4
     found = panels.build_panels(exps, find_comparisons(list(exps.values())), "no-such-row")
     axis = next(p for p in found if p.axis == "epochs")
     assert axis.category == "epochs"
-    assert [a.epoch for a in axis.arms] == [4, 8]  # metrics: each arm's last saved epoch
-    assert [a.label for a in axis.grid_arms] == ["short @ epoch 2", "short @ epoch 4", "long @ epoch 4",
-                                                  "long @ epoch 8"]
+    assert [(a.experiment, a.epoch) for a in axis.arms] == [("short", 4), ("long", 4)]  # last saved epochs
+    assert [a.label for a in axis.grid_arms] == ["short @ epoch 2", "short @ epoch 4", "long @ epoch 2",
+                                                  "long @ epoch 4"]
     assert found[-1].title == "short over its saved epochs"  # unknown epochs_experiment: first row
 
 
@@ -269,16 +277,16 @@ def _metrics_json(path: Path, experiment: str, seed: int, epoch: int, shift: flo
 
 def test_metrics_outputs_and_summary_from_files(tmp_path):
     files = []
-    for arm, shift in (("base", 0.0), ("other", 0.05)):
+    for arm, shift, step in (("base", 0.0, 0.01), ("other", 0.05, 0.03)):
         for seed in (0, 1):
-            files.append((arm, _metrics_json(tmp_path / f"{arm}{seed}.json", arm, seed, 4, shift + 0.01 * seed)))
+            files.append((arm, _metrics_json(tmp_path / f"{arm}{seed}.json", arm, seed, 4, shift + step * seed)))
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps({"fcn_per_pixel_acc": 0.8, "fcn_per_class_acc": 0.7, "fcn_mean_iou": 0.6}))
     out = {k: tmp_path / f"out.{k}" for k in ("table.html", "points.png", "paired.html")}
     summary = metrics_panel.metrics_outputs(files, gt, out["table.html"], out["points.png"], out["paired.html"], "T")
     assert set(summary["n_seeds"]) == {2}
     paired = out["paired.html"].read_text()
-    assert "significant at 5%" not in paired or "paired t" in paired
+    assert paired.count(">not significant<") == len(tables.METRICS)  # 2 seeds, diffs 0.05 and 0.07
     assert paired.count("<tr>") == 1 + len(tables.METRICS)  # header + one row per metric
     assert "RANDOM Inception" in out["table.html"].read_text()
     assert Image.open(out["points.png"]).size[0] > 400
@@ -314,3 +322,156 @@ def test_html_escapes_and_pins():
     table = html.table_html(["a<b"], [html.Row([html.Cell("<x>", sort=1.0)]), html.Row([html.Cell("gt")], True)])
     assert "a&lt;b" in table and "&lt;x&gt;" in table and '<tr class="pinned">' in table
     assert 'data-sort=""' in html.table_html(["m"], [html.Row([html.Cell("–", sort=math.nan)])])
+
+
+# ---------------------------------------------------------------- end to end, in a real browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "results" / "report-screenshot.png"
+# two seeds on two rows: CIs and paired tests exist; "odd" differs in two columns: category "other"
+TINY_TABLE = """name\tdescription\tnorm\tloss\tpatch\tattention\tseeds
+baseline\tthe reference\t\t\t\t\t2
+norm_instance\tinstance norm\tinstance\t\t\t\t2
+loss_l1\tL1 only\t\tl1\t\t\t1
+odd\ttwo changes at once\t\t\t16\tdown\t1
+"""
+TINY_CONFIG = """
+experiments: config/tiny-experiments.tsv
+seeds: 1
+data:
+  source: synthetic
+  expected_counts: {train: 16, val: 4, test: 8}
+  synthetic: {train: 16, val: 4, test: 8, size: 64, seed: 0}
+defaults: {load_size: 72, crop_size: 64, ngf: 8, ndf: 8, epochs: 2, save_epochs: [1, 2], log_every: 2,
+           checkpoint_every: 8, num_threads: 1}
+evaluation:
+  inception: random
+  bootstrap: 20
+  kid_subset_size: 4
+  grid_images: 3
+  segmenter: {arch: small, size: 64, epochs: 2, batch_size: 8, lr: 0.002, seed: 0}
+report: {epochs_experiment: baseline, smoothing: 3}
+resources:
+  train: {gpu: 0, cpus_per_task: 1, mem_mb: 2000, runtime: 30}
+  evaluate: {gpu: 0, cpus_per_task: 1, mem_mb: 2000, runtime: 30}
+  segmenter: {gpu: 0, cpus_per_task: 1, mem_mb: 2000, runtime: 30}
+  default: {cpus_per_task: 1, mem_mb: 1000, runtime: 10}
+"""
+CATEGORIES = ("normalisation", "loss", "other", "epochs", "summary")
+FIGURES = ("loss_curves.png", "image_grid.png", "metrics.html", "metrics.png", "paired.html", "cost.html",
+           "experiments.html")
+
+
+def _snakemake(workdir: Path, *args: str, timeout: int) -> float:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "config/tiny.yaml", *args],
+                          cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory) -> dict:
+    """A whole tiny workflow (6 trainings, 12 evaluations, the report rules) and both report formats."""
+    work = tmp_path_factory.mktemp("report-e2e")
+    for name in ("Snakefile", "workflow", "scripts", "config", "report"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+    (work / "config" / "tiny-experiments.tsv").write_text(TINY_TABLE)
+    (work / "config" / "tiny.yaml").write_text(TINY_CONFIG)
+    times = {"all": _snakemake(work, "--cores", "2", "all", timeout=1500)}
+    times["html"] = _snakemake(work, "--report", "results/report.html", timeout=300)
+    times["zip"] = _snakemake(work, "--report", "results/report.zip", timeout=300)
+    print(f"\ntiny report workflow: all {times['all']:.0f} s, --report html {times['html']:.0f} s, "
+          f"zip {times['zip']:.0f} s")
+    return {"dir": work, "html": work / "results" / "report.html", "zip": work / "results" / "report.zip",
+            "times": times}
+
+
+def _embedded(html_text: str, variable: str) -> dict:
+    """A `var name = {...};` JSON blob of the report page."""
+    match = re.search(rf"var {variable} = (\{{.*?\}});\n", html_text, re.S)
+    assert match, f"report has no `var {variable}`"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.slow
+def test_report_has_every_category_and_figure(tiny_report):
+    text = tiny_report["html"].read_text()
+    categories = _embedded(text, "categories")
+    assert set(CATEGORIES) <= set(categories), categories.keys()
+    assert set(categories["normalisation"]) == {"baseline vs norm_instance"}
+    assert set(categories["epochs"]) == {"baseline over its saved epochs"}
+    results = _embedded(text, "results")
+    names = {r["name"] for r in results.values()}
+    assert set(FIGURES) <= names
+    for path, result in results.items():
+        assert result["caption"].strip(), f"{path} has no caption"
+        assert all(isinstance(v, str) for v in (result["labels"] or {}).values())  # the JS sorts them as text
+    paired = next(r for p, r in results.items() if p.endswith("norm--baseline/paired.html"))
+    assert "2 seeds" in paired["caption"]
+    assert "random" in text and "not comparable to published" in text  # the demo's Inception caveat
+
+
+@pytest.mark.slow
+def test_report_outputs_carry_the_statistics(tiny_report):
+    panel = tiny_report["dir"] / "results" / "report" / "norm--baseline"
+    paired = (panel / "paired.html").read_text()
+    assert paired.count("<tr>") == 1 + len(tables.METRICS)
+    assert "no test possible" not in paired  # both arms have seeds 0 and 1
+    loss = (tiny_report["dir"] / "results" / "report" / "loss--baseline" / "paired.html").read_text()
+    assert loss.count(">1 seed: no test possible<") == len(tables.METRICS)
+    grid = Image.open(panel / "image_grid.png")
+    layout = grids.layout_for(["input (label map)", "baseline (seed 0)", "norm_instance (seed 0)", "ground truth"],
+                              3, 64)
+    assert grid.size == layout.size
+    epochs_grid = Image.open(tiny_report["dir"] / "results" / "report" / "saved-epochs--baseline" / "image_grid.png")
+    assert epochs_grid.size[1] == grids.layout_for(["a"] * 4, 3, 64).size[1]  # input, epoch 1, epoch 2, truth
+
+
+@pytest.mark.slow
+def test_report_zip_holds_page_and_files(tiny_report):
+    with zipfile.ZipFile(tiny_report["zip"]) as zf:
+        names = zf.namelist()
+    assert "report/report.html" in names
+    assert {n.rsplit("/", 1)[-1] for n in names} >= set(FIGURES)
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium(tiny_report, tmp_path):
+    start = time.monotonic()
+    chromium = subprocess.run(["bash", str(ROOT / "tests" / "browser" / "ensure-chromium.sh")], capture_output=True,
+                              text=True, timeout=600)
+    assert chromium.returncode == 0, chromium.stderr
+    with Browser(chromium.stdout.strip().splitlines()[-1], tmp_path / "profile") as browser:
+        page = browser.new_page(width=1400, height=1000)
+        page.navigate(tiny_report["html"].as_uri())
+        # the React app renders the menu after load: wait for every category entry
+        menu = page.wait_for("document.querySelector('#app') && document.querySelector('#app').innerText", 60)
+        for name in CATEGORIES:
+            page.wait_for(f"Array.from(document.querySelectorAll('#app a, #app li')).some("
+                          f"e => e.textContent.trim() === {json.dumps(name)})", 30)
+        # open a category the way a reader does, then show its loss curves
+        page.evaluate("Array.from(document.querySelectorAll('#app a, #app li')).find("
+                      "e => e.textContent.trim() === 'normalisation').click()")
+        page.wait_for("document.querySelector('#app').innerText.includes('loss curves')", 30)
+        path = page.evaluate("Object.keys(results).find(p => p.endsWith('norm--baseline/loss_curves.png'))")
+        page.evaluate(f"app.setView({{content: 'img', contentPath: results[{json.dumps(path)}].data_uri, "
+                      f"resultPath: {json.dumps(path)}}})")
+        size = page.wait_for("(() => { const i = document.querySelector('#app img[src^=\"data:image/png\"]'); "
+                             "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] "
+                             ": null; })()", 30)
+        assert size[0] > 400 and size[1] > 200
+        shot = page.screenshot(SCREENSHOT)
+        # an HTML table result renders in its frame and sorts without errors
+        table = page.evaluate("Object.keys(results).find(p => p.endsWith('summary/experiments.html'))")
+        page.evaluate(f"app.setView({{content: 'html', contentPath: results[{json.dumps(table)}].data_uri, "
+                      f"resultPath: {json.dumps(table)}}})")
+        page.wait_for("document.querySelector('#app iframe') !== null", 30)
+        errors, remote = page.errors(), page.remote_requests()
+    assert "Loading Snakemake Report" not in menu
+    assert not errors, "JavaScript errors in the report:\n" + "\n".join(errors)
+    assert not remote, f"the report asked the network for: {remote}"
+    with Image.open(shot) as im:
+        assert im.size == (1400, 1000)
+    print(f"\nbrowser check {time.monotonic() - start:.1f} s, screenshot {shot}")

@@ -14,6 +14,7 @@ rule train_segmenter:
         spec={**EVAL.get("segmenter", {}), "split": EVAL.get("split", "test")},
     log:
         "results/logs/train_segmenter.log",
+    threads: resources_for("segmenter").get("cpus_per_task", 1)
     resources:
         **resources_for("segmenter"),
     script:
@@ -30,6 +31,7 @@ rule real_features:
         inception=EVAL.get("inception", "pretrained"),
     log:
         "results/logs/real_features_{split}_{size}px.log",
+    threads: resources_for("evaluate").get("cpus_per_task", 1)
     resources:
         **resources_for("evaluate"),
     script:
@@ -53,6 +55,7 @@ rule evaluate:
         bootstrap=EVAL.get("bootstrap", 1000),
     log:
         RUN + "/eval/epoch{epoch}/evaluate.log",
+    threads: resources_for("evaluate").get("cpus_per_task", 1)
     resources:
         **resources_for("evaluate"),
     script:

@@ -24,9 +24,10 @@ rule train:
         out=RUN,
     log:
         RUN + "/train.log",
+    threads: resources_for("train").get("cpus_per_task", 1)
     resources:
         **resources_for("train"),
     shell:
         # Re-submitted after a time limit or preemption, the trainer resumes from
         # RUN/checkpoints/last.pt (not a declared output, so Snakemake keeps it).
-        "P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --data {params.data} --out {params.out} 2> {log}"
+        "OMP_NUM_THREADS={threads} P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --data {params.data} --out {params.out} 2> {log}"
