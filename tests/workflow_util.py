@@ -50,8 +50,9 @@ def write_rows(workdir: Path, rows: list[str]) -> None:
 
 def snakemake(workdir: Path, *args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     cmd = [SNAKEMAKE, "--configfile", "config/test.yaml", "--cores", "2", *args]
-    return subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {})})
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    return subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, env={**os.environ, "PATH": path, **(env or {})})
 
 
 def planned_jobs(output: str) -> dict[str, int]:
