@@ -134,7 +134,7 @@ def _check_photos(photos: np.ndarray) -> None:
 def train_segmenter(
     photos: np.ndarray,
     class_maps: np.ndarray,
-    epochs: int = 30,
+    epochs: int = 20,
     batch_size: int = 8,
     lr: float = 1e-3,
     seed: int = 0,
