@@ -130,8 +130,11 @@ def cached_features(
     """
     path = Path(cache_path) / f"feats-{features_cache_key(images, model)}.npy"
     if path.is_file():
-        feats = np.load(path)
-        if feats.shape[0] == len(images):
+        try:
+            feats = np.load(path)
+        except (OSError, ValueError):
+            feats = None  # unreadable (e.g. truncated by a full disk): recompute and replace
+        if feats is not None and feats.shape[0] == len(images):
             return feats
     feats = inception_features(images, model, batch_size=batch_size, device=device)
     with atomic_open(path, "wb") as fh:
