@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,6 +24,7 @@ from ..atomic import atomic_open
 from .errors import MetricsError
 
 FEATURE_DIM = 2048
+DOWNLOAD_TIMEOUT_S = 60.0  # per socket operation, not for the whole ~100 MB file
 
 
 # --------------------------------------------------------------------- Inception
@@ -51,6 +53,11 @@ def load_inception(device: str | torch.device = "cpu") -> nn.Module:
     path = inception_weights_path()
     url = _weights_url()
     had_file = path.is_file()
+    previous_timeout = socket.getdefaulttimeout()
+    if not had_file and previous_timeout is None:
+        # torch.hub opens the URL without a timeout; a firewall that drops packets would
+        # otherwise hang the job instead of failing with the instructions below
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
     except Exception as exc:  # urllib, socket, torch.load errors: all mean "no usable weights"
@@ -64,6 +71,8 @@ def load_inception(device: str | torch.device = "cpu") -> nn.Module:
             f"FID Inception weights are missing and could not be downloaded ({reason}); "
             f"download {url} and place it at {path}"
         ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
     return model.to(device).eval()
 
 
