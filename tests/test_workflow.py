@@ -55,3 +55,13 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tmp_path):
     plan = snakemake(work, "-n", "all")
     assert planned_wildcards(plan.stdout, "train") == ["experiment=base, seed=0"]
     assert planned_jobs(plan.stdout)["evaluate"] == 2
+
+
+def test_a_200_row_table_plans_every_row(tmp_path):
+    """The planning of a large grid (its speed is measured in bench/, not here)."""
+    rows = ["name|lr|batch_size"] + [f"exp{i:03d}|{(i + 1) * 1e-5:.5f}|{1 + i % 4}" for i in range(200)]
+    work = make_workdir(tmp_path, rows)
+    plan = snakemake(work, "-n", "all")
+    assert plan.returncode == 0, plan.stdout[-2000:]
+    jobs = planned_jobs(plan.stdout)
+    assert jobs["train"] == 200 and jobs["resolve_config"] == 200 and jobs["evaluate"] == 400
