@@ -207,9 +207,9 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
         return _read_json(summary_path)
 
     def save(epoch_done: int | None) -> None:
-        nonlocal wall_seconds
-        wall_seconds += time.perf_counter() - started
-        _restart_clock()
+        nonlocal wall_seconds, started
+        now = time.perf_counter()
+        wall_seconds, started = wall_seconds + now - started, now
         losslog.write_log(out_dir / "losses.csv", rows)
         if epoch_done is not None and epoch_done in cfg.save_epochs:
             checkpoint.save_snapshot(
@@ -226,10 +226,6 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
             "accumulator": acc.state_dict(),
             "rng": _rng_state(device),
         })
-
-    def _restart_clock() -> None:
-        nonlocal started
-        started = time.perf_counter()
 
     started = time.perf_counter()
     start_iteration = iteration
