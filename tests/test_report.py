@@ -63,10 +63,10 @@ def test_metric_table_marks_the_best_cell(tmp_path):
 
     write_metrics_table(out, runs, summary, ["ref", "new"], "t", {"fcn_mean_iou": 0.9}, metrics=("ssim", "l1"))
     text = out.read_text()
-    # ssim: ref best (higher); l1: new best (lower); one seed pair -> CI in brackets
-    best = re.findall(r'<td[^>]*class="best"[^>]*>([^<]*)</td>', text)
-    assert [b.split(" [")[0] for b in best] == ["0.510", "0.2100"]
-    assert '<tr class="pinned"><td data-sort="">FCN upper bound (real photos)' in text
+    # ssim: ref best (higher); l1: new best (lower); the CI on a line of its own below
+    best = re.findall(r'<td[^>]*class="best"[^>]*>([^<]*)<span class="sub">\[', text)
+    assert best == ["0.510", "0.2100"]
+    assert '<tr class="pinned"><td data-sort="" class="text">FCN upper bound (real photos)' in text
 
 
 # ---------------------------------------------------------------- paired tests
@@ -124,6 +124,13 @@ def test_verdict_wording():
     assert tables.verdict(0.01, 3) == "significant at 5%"
     assert tables.verdict(0.2, 3) == "not significant"
     assert tables.verdict(math.nan, 1) == "1 seed: no test possible"
+
+
+def test_t_interval_is_the_evaluation_one():
+    from pix2pix_ablation.metrics import mean_ci_over_seeds
+
+    for values in ([1.0], [1.0, 2.0], [0.3, 0.1, 0.7, 0.2]):
+        assert tables.t_interval(values) == pytest.approx(mean_ci_over_seeds(values), nan_ok=True)
 
 
 def test_summarize_gives_t_interval_over_seeds():
@@ -195,22 +202,30 @@ def test_grid_is_rows_by_cols_tiles():
         grids.compose_grid([("x", [rows[0][1][0]])], ["1", "2"], tile=32)
 
 
-def test_arm_grid_uses_saved_pngs_of_first_test_images(tiny_data, tmp_path):
+def test_arm_grid_uses_saved_pngs_in_evaluation_order(tiny_data, tmp_path):
     names = sorted(p.stem for p in (tiny_data / "test").glob("*.jpg"))
+    order = names[::-1]  # whatever order the evaluation wrote: the grid follows per_image.tsv
     arms = []
-    for arm, value in (("A", 30), ("B", 200)):
+    for arm, offset in (("A", 30), ("B", 130)):
         d = tmp_path / arm / "images"
         d.mkdir(parents=True)
-        for name in names:
-            Image.fromarray(np.full((32, 32, 3), value, np.uint8)).save(d / f"{name}.png")
+        for i, name in enumerate(names):
+            Image.fromarray(np.full((32, 32, 3), offset + 10 * i, np.uint8)).save(d / f"{name}.png")
+        (d.parent / "per_image.tsv").write_text("image\tssim\n" + "".join(f"{n}\t0.5\n" for n in order))
         arms.append((arm, d))
     out = tmp_path / "grid.png"
     layout = grids.arm_grid(arms, tiny_data, out, count=3)
     assert (layout.rows, layout.cols, layout.tile) == (4, 3, 32)  # input, A, B, ground truth
-    pixels = np.asarray(Image.open(out))
     assert Image.open(out).size == layout.size
-    x0, y0, _, _ = layout.tile_box(2, 1)
-    assert tuple(pixels[y0 + 10, x0 + 10]) == (200, 200, 200)
+    pixels = np.asarray(Image.open(out))
+    for col in range(3):
+        x0, y0, _, _ = layout.tile_box(2, col)  # row B
+        assert tuple(pixels[y0 + 10, x0 + 10]) == (130 + 10 * names.index(order[col]),) * 3
+    inp, truth = grids.read_pair(tiny_data, "test", order[0], 32)
+    x0, y0, x1, y1 = layout.tile_box(0, 0)
+    assert np.array_equal(pixels[y0:y1, x0:x1], inp)
+    x0, y0, x1, y1 = layout.tile_box(3, 0)
+    assert np.array_equal(pixels[y0:y1, x0:x1], truth)
     with pytest.raises(FileNotFoundError):
         grids.arm_grid([("empty", tmp_path)], tiny_data, out, count=3)
 
@@ -260,7 +275,8 @@ def test_image_count_and_seed_phrases():
     assert panels.split_image_count({"data": {"source": "x.tgz", "expected_counts": {"test": 106}}}) == 106
     assert panels.split_image_count({"data": {"source": "dir"}}) is None
     arm = panels.Arm("a", 1, (0, 1, 2), "a")
-    assert panels.seeds_phrase([arm]) == "3 seeds"
+    assert panels.seeds_phrase([arm]) == "3 seeds per arm"
+    assert panels.seeds_phrase([panels.Arm("a", 1, (0,), "a")]) == "1 seed per arm"
     assert panels.seeds_phrase([arm, panels.Arm("b", 1, (0,), "b")]) == "1-3 seeds per arm"
 
 
@@ -409,7 +425,7 @@ def test_report_has_every_category_and_figure(tiny_report):
         assert result["caption"].strip(), f"{path} has no caption"
         assert all(isinstance(v, str) for v in (result["labels"] or {}).values())  # the JS sorts them as text
     paired = next(r for p, r in results.items() if p.endswith("norm--baseline/paired.html"))
-    assert "2 seeds" in paired["caption"]
+    assert "2 seeds per arm" in paired["caption"] and "8 test images" in paired["caption"]
     assert "random" in text and "not comparable to published" in text  # the demo's Inception caveat
 
 
@@ -421,12 +437,11 @@ def test_report_outputs_carry_the_statistics(tiny_report):
     assert "no test possible" not in paired  # both arms have seeds 0 and 1
     loss = (tiny_report["dir"] / "results" / "report" / "loss--baseline" / "paired.html").read_text()
     assert loss.count(">1 seed: no test possible<") == len(tables.METRICS)
-    grid = Image.open(panel / "image_grid.png")
-    layout = grids.layout_for(["input (label map)", "baseline (seed 0)", "norm_instance (seed 0)", "ground truth"],
-                              3, 64)
-    assert grid.size == layout.size
-    epochs_grid = Image.open(tiny_report["dir"] / "results" / "report" / "saved-epochs--baseline" / "image_grid.png")
-    assert epochs_grid.size[1] == grids.layout_for(["a"] * 4, 3, 64).size[1]  # input, epoch 1, epoch 2, truth
+    # 3 grid images of 64 px; rows: input, one per arm (or saved epoch), ground truth
+    header = grids.layout_for(["x"], 3, 64).header_height
+    for name in ("norm--baseline", "saved-epochs--baseline", "other--odd"):
+        width, height = Image.open(tiny_report["dir"] / "results" / "report" / name / "image_grid.png").size
+        assert height == header + (3 if name == "other--odd" else 4) * 64 and width > 3 * 64
 
 
 @pytest.mark.slow
@@ -437,41 +452,58 @@ def test_report_zip_holds_page_and_files(tiny_report):
     assert {n.rsplit("/", 1)[-1] for n in names} >= set(FIGURES)
 
 
+NAV_LINK = "Array.from(document.querySelectorAll('nav a')).find(a => a.textContent.trim() === {name})"
+RESULT_ROW = ("Array.from(document.querySelectorAll('nav table tr')).find("
+              "tr => tr.cells.length && tr.cells[0].textContent.trim() === {name})")
+SHOWN_PNG = ("(() => { const i = document.querySelector('#app img[src^=\"data:image/png\"]'); "
+             "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null; })()")
+
+
+def _click(page, finder: str) -> None:
+    """Click what ``finder`` (a JS expression) finds, once it exists: what a reader's click does."""
+    page.wait_for(finder, 30)
+    page.evaluate(f"({finder}).click()")
+
+
+def _chromium() -> str:
+    done = subprocess.run(["bash", str(ROOT / "tests" / "browser" / "ensure-chromium.sh")], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, f"cannot provide chromium: {done.stderr}"
+    return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_report_renders_in_chromium(tiny_report, tmp_path):
     start = time.monotonic()
-    chromium = subprocess.run(["bash", str(ROOT / "tests" / "browser" / "ensure-chromium.sh")], capture_output=True,
-                              text=True, timeout=600)
-    assert chromium.returncode == 0, chromium.stderr
-    with Browser(chromium.stdout.strip().splitlines()[-1], tmp_path / "profile") as browser:
+    with Browser(_chromium(), tmp_path / "profile") as browser:
         page = browser.new_page(width=1400, height=1000)
         page.navigate(tiny_report["html"].as_uri())
-        # the React app renders the menu after load: wait for every category entry
-        menu = page.wait_for("document.querySelector('#app') && document.querySelector('#app').innerText", 60)
+        # the React app builds the menu after load: every category is a link under Results
         for name in CATEGORIES:
-            page.wait_for(f"Array.from(document.querySelectorAll('#app a, #app li')).some("
-                          f"e => e.textContent.trim() === {json.dumps(name)})", 30)
-        # open a category the way a reader does, then show its loss curves
-        page.evaluate("Array.from(document.querySelectorAll('#app a, #app li')).find("
-                      "e => e.textContent.trim() === 'normalisation').click()")
-        page.wait_for("document.querySelector('#app').innerText.includes('loss curves')", 30)
-        path = page.evaluate("Object.keys(results).find(p => p.endsWith('norm--baseline/loss_curves.png'))")
-        page.evaluate(f"app.setView({{content: 'img', contentPath: results[{json.dumps(path)}].data_uri, "
-                      f"resultPath: {json.dumps(path)}}})")
-        size = page.wait_for("(() => { const i = document.querySelector('#app img[src^=\"data:image/png\"]'); "
-                             "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] "
-                             ": null; })()", 30)
-        assert size[0] > 400 and size[1] > 200
+            page.wait_for(NAV_LINK.format(name=json.dumps(name)), 60)
+        # a reader's path: category -> its result list -> the eye button of one figure
+        _click(page, NAV_LINK.format(name=json.dumps("normalisation")))
+        _click(page, RESULT_ROW.format(name=json.dumps("loss curves")) + ".querySelector('a')")
+        width, height = page.wait_for(SHOWN_PNG, 30)
+        assert width > 400 and height > 200
         shot = page.screenshot(SCREENSHOT)
-        # an HTML table result renders in its frame and sorts without errors
-        table = page.evaluate("Object.keys(results).find(p => p.endsWith('summary/experiments.html'))")
-        page.evaluate(f"app.setView({{content: 'html', contentPath: results[{json.dumps(table)}].data_uri, "
-                      f"resultPath: {json.dumps(table)}}})")
-        page.wait_for("document.querySelector('#app iframe') !== null", 30)
+        # an HTML table opens in a frame
+        _click(page, RESULT_ROW.format(name=json.dumps("metrics table")) + ".querySelector('a')")
+        page.wait_for("document.querySelector('#app iframe[src^=\"data:text/html\"]')", 30)
+        text = page.evaluate("document.body.innerText")
         errors, remote = page.errors(), page.remote_requests()
-    assert "Loading Snakemake Report" not in menu
+
+        # the summary table sorts by a metric column when its header is clicked
+        table = browser.new_page()
+        table.navigate((tiny_report["dir"] / "results" / "report" / "summary" / "experiments.html").as_uri())
+        _click(table, "Array.from(document.querySelectorAll('th')).find(th => th.textContent.startsWith('FID'))")
+        shown = table.evaluate("Array.from(document.querySelectorAll('tbody tr')).map(tr => tr.cells[0].textContent)")
+        errors += table.errors()
     assert not errors, "JavaScript errors in the report:\n" + "\n".join(errors)
     assert not remote, f"the report asked the network for: {remote}"
+    assert "baseline vs norm_instance" in text
+    fid = pd.read_csv(tiny_report["dir"] / "results" / "report" / "summary" / "experiments.tsv", sep="\t")
+    assert shown == [*fid.sort_values("fid_mean")["experiment"], "FCN upper bound (real photos)"]
     with Image.open(shot) as im:
         assert im.size == (1400, 1000)
     print(f"\nbrowser check {time.monotonic() - start:.1f} s, screenshot {shot}")

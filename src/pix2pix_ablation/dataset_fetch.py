@@ -3,12 +3,14 @@
 The dataset directory appears only complete: everything is built in a temporary
 sibling directory, checked (archive size, image counts per split) and renamed into
 place. A failed attempt raises :class:`FetchError` with the cause in one line and
-leaves nothing behind. The manifest records the source and the archive's sha256.
+leaves nothing behind; what a killed attempt left (its hidden temporary sibling) is
+removed by the next one. The manifest records the source and the archive's sha256.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import shutil
 import tarfile
 import tempfile
@@ -35,14 +37,22 @@ def _download(url: str, dest: Path, retries: int, timeout: float = 60.0) -> None
     for attempt in range(1, retries + 1):
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as fh:
+                announced = response.headers.get("Content-Length", "")
                 shutil.copyfileobj(response, fh, length=1 << 20)
-            return
+                received = fh.tell()
+            # http.client hands over a short body without complaint when the server hangs
+            # up early: compare with the announced length, and retry like any transfer error
+            if not announced.isdigit() or received == int(announced):
+                return
+            last = f"transfer interrupted after {received} of {announced} bytes"
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code} {exc.reason}"
         except urllib.error.URLError as exc:
             last = f"cannot reach the server ({exc.reason})"
-        except (OSError, TimeoutError) as exc:
-            last = f"transfer failed ({exc})"
+        except (OSError, http.client.HTTPException) as exc:  # resets, timeouts, IncompleteRead
+            last = f"transfer failed ({type(exc).__name__}: {exc})"
+        except ValueError as exc:  # http.client.InvalidURL and friends: retrying cannot help
+            raise FetchError(f"{url}: not a valid URL ({exc})") from None
         if attempt < retries:
             time.sleep(min(2.0 ** attempt, 30.0))  # back off before retrying a flaky server
     raise FetchError(f"download of {url} failed after {retries} attempt(s): {last}")
@@ -56,14 +66,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _extract(archive: Path, into: Path) -> Path:
-    """Extract a facades archive; return the directory holding train/ val/ test/."""
+def _extract(archive: Path, into: Path, what: str) -> Path:
+    """Extract a facades archive; return the directory holding train/ val/ test/.
+
+    ``what`` names the archive in messages: the configured source, not a temporary file.
+    """
     try:
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(into, filter="data")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise FetchError(f"{archive}: not a complete tar.gz archive ({exc})") from None
-    return _find_root(into, str(archive))
+        raise FetchError(f"{what}: not a complete tar.gz archive ({exc})") from None
+    return _find_root(into, what)
 
 
 def _find_root(directory: Path, what: str) -> Path:
@@ -103,6 +116,11 @@ def fetch_dataset(
     """Materialise the dataset at ``dest`` (replacing it) and write the manifest."""
     dest, manifest_path = Path(dest), Path(manifest_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # a killed attempt (SIGKILL, node failure) cannot clean up after itself: do it now
+    # (one fetch per destination at a time: the workflow's lock guarantees that)
+    for stale in dest.parent.glob(f".{dest.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     manifest: dict[str, Any] = {"source": source}
     try:
@@ -134,7 +152,7 @@ def fetch_dataset(
                 raise FetchError(
                     f"{source}: archive has {size} bytes, expected {expected_bytes} (truncated or a different file)"
                 )
-            root = _extract(archive, work / "extract")
+            root = _extract(archive, work / "extract", source)
         counts = count_images(root)
         _check_counts(counts, expected_counts if source != "synthetic" else None, source)
         manifest["counts"] = counts

@@ -7,6 +7,7 @@ naming the file, the row (by line number and name) and the column.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +101,19 @@ def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
     return typed
 
 
-def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> None:
+@functools.lru_cache(maxsize=8)
+def _schema_validator(schema_path: Path, mtime_ns: int) -> Any:
+    """The compiled validator of a schema file, read once per file version (not once per row)."""
     import jsonschema
     import yaml
 
     schema = yaml.safe_load(schema_path.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(dict(typed)), key=lambda e: list(e.path))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> None:
+    validator = _schema_validator(schema_path.resolve(), schema_path.stat().st_mtime_ns)
+    errors = sorted(validator.iter_errors(dict(typed)), key=lambda e: list(e.path))
     if errors:
         err = errors[0]
         column = err.path[0] if err.path else "?"

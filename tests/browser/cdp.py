@@ -225,6 +225,8 @@ class Page:
     def wait_for(self, condition_js: str, timeout: float = 30.0) -> Any:
         """Poll a JavaScript condition inside the page until it is truthy; return its value.
 
+        A DOM node comes back as ``True`` (nodes do not serialise).
+
         The polling runs in the browser (a 50 ms timer), so the test
         waits exactly as long as rendering takes, up to ``timeout``.
         """
@@ -234,7 +236,7 @@ class Page:
             const start = Date.now();
             const tick = () => {{
                 const value = cond();
-                if (value) {{ resolve(value); }}
+                if (value) {{ resolve(value instanceof Node ? true : value); }}
                 else if (Date.now() - start > {ms}) {{ reject(new Error('condition not met in {ms} ms')); }}
                 else {{ setTimeout(tick, 50); }}
             }};

@@ -49,7 +49,8 @@ def _curve_runs(panel):
 
 def _grid_rows(panel):
     """(row label, images dir) of each grid arm's first seed."""
-    return [(f"{a.label} (seed {a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
+    # a no-break space keeps "(seed 0)" on one line when the grid wraps a long label
+    return [(f"{a.label} (seed\u00a0{a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
 
 
 def _arm_files(panel):
@@ -192,12 +193,14 @@ rule report_summary:
             "results/report/summary/experiments.html",
             caption=f"{CAPTIONS}/summary.rst",
             category=SUMMARY_CATEGORY,
+            subcategory="all experiments",
             labels={"figure": "all experiments (table)"},
         ),
         tsv=report(
             "results/report/summary/experiments.tsv",
             caption=f"{CAPTIONS}/summary_tsv.rst",
             category=SUMMARY_CATEGORY,
+            subcategory="all experiments",
             labels={"figure": "all experiments (TSV download)"},
         ),
     params:

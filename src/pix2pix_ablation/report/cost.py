@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from ..metrics.bootstrap import mean_ci_over_seeds
 from .html import Cell, Row, table_html, write_page
+from .tables import t_interval
 
 COLUMNS = ["arm", "seed", "wall_seconds", "images_per_s", "device", "precision", "iterations", "train_images"]
 
@@ -38,12 +38,10 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
-def _mean_ci(values: pd.Series, fmt) -> tuple[str, float]:
-    mean, low, high = mean_ci_over_seeds(values.to_numpy(dtype=float))
-    text = fmt(mean)
-    if math.isfinite(low):
-        text += f" [{fmt(max(low, 0.0))}, {fmt(high)}]"
-    return text, mean
+def _mean_ci(values: pd.Series, fmt: Callable[[float], str]) -> Cell:
+    mean, low, high = t_interval(values.to_numpy(dtype=float))
+    ci = f"[{fmt(max(low, 0.0))}, {fmt(high)}]" if math.isfinite(low) else ""
+    return Cell(fmt(mean), sort=mean, sub=ci)
 
 
 def write_cost_table(out: str | os.PathLike[str], costs: pd.DataFrame, arm_order: Sequence[str], title: str) -> None:
@@ -52,12 +50,12 @@ def write_cost_table(out: str | os.PathLike[str], costs: pd.DataFrame, arm_order
         part = costs[costs["arm"] == arm]
         if part.empty:
             continue
-        wall, wall_mean = _mean_ci(part["wall_seconds"], duration)
-        speed, speed_mean = _mean_ci(part["images_per_s"], lambda v: f"{v:.1f}")
         rows.append(Row([
-            Cell(arm, sort=i), Cell(str(len(part)), sort=len(part)), Cell(wall, sort=wall_mean),
-            Cell(speed, sort=speed_mean), Cell(f"{part['iterations'].mean():.0f}", sort=part["iterations"].mean()),
-            Cell(", ".join(sorted(set(part["device"]))), prose=True), Cell(", ".join(sorted(set(part["precision"])))),
+            Cell(arm, sort=i, kind="text"), Cell(str(len(part)), sort=len(part)),
+            _mean_ci(part["wall_seconds"], duration), _mean_ci(part["images_per_s"], lambda v: f"{v:.1f}"),
+            Cell(f"{part['iterations'].mean():.0f}", sort=part["iterations"].mean()),
+            Cell(", ".join(sorted(set(part["device"]))), kind="prose"),
+            Cell(", ".join(sorted(set(part["precision"]))), kind="text"),
         ]))
     table = table_html(["arm", "seeds", "wall time", "images/s", "iterations", "device", "precision"], rows,
                        ["", "", "training wall-clock time per run", "training images per second", "", "", ""])
@@ -70,5 +68,5 @@ def cost_outputs(runs: Sequence[tuple[str, int, str | os.PathLike[str]]], out: s
                  title: str) -> pd.DataFrame:
     """From (arm label, seed, train_summary.json) runs, in arm order."""
     costs = read_costs(runs)
-    write_cost_table(out, costs, list(dict.fromkeys(label for label, _, _ in runs)), title)
+    write_cost_table(out, costs, list(dict.fromkeys(label for label, _, _ in runs)), f"{title}: training cost")
     return costs

@@ -16,7 +16,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..atomic import atomic_path
-from ..data import load_split
 
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
@@ -45,9 +44,9 @@ def _font(tile: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels (long arm names would run into the tiles)."""
+    """Greedy word wrap to ``width`` pixels at plain spaces (a no-break space holds "seed 0" together)."""
     lines: list[str] = []
-    for word in text.split():
+    for word in text.split(" "):
         if lines and font.getlength(f"{lines[-1]} {word}") <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
@@ -57,7 +56,7 @@ def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
 
 def layout_for(row_labels: Sequence[str], cols: int, tile: int) -> GridLayout:
     font = _font(tile)
-    widest = max((font.getlength(w) for label in row_labels for w in label.split()), default=0)
+    widest = max((font.getlength(w) for label in row_labels for w in label.split(" ")), default=0)
     label_width = int(min(max(widest + 16, 2 * tile // 3, 110), 2 * tile + 80))
     return GridLayout(len(row_labels), cols, tile, label_width, header_height=int(font.size * 1.8))
 
@@ -100,14 +99,34 @@ def read_png(path: str | os.PathLike[str]) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def first_pairs(data_dir: str | os.PathLike[str], split: str, count: int, size: int,
-                direction: str = "BtoA") -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Names, model inputs and targets (N, H, W, 3 uint8) of the first ``count`` images of a split."""
-    pairs = load_split(Path(data_dir), split, size, direction)
-    n = min(count, len(pairs))
-    inputs = pairs.inputs[:n].permute(0, 2, 3, 1).numpy()
-    targets = pairs.targets[:n].permute(0, 2, 3, 1).numpy()
-    return list(pairs.names[:n]), inputs, targets
+def evaluated_names(images_dir: str | os.PathLike[str]) -> list[str]:
+    """Image names in the order the evaluation translated them (its per_image.tsv beside images/)."""
+    images_dir = Path(images_dir)
+    table = images_dir.parent / "per_image.tsv"
+    if table.exists():
+        with open(table) as fh:
+            next(fh, None)  # header
+            return [line.split("\t", 1)[0] for line in fh if line.strip()]
+    return sorted((p.stem for p in images_dir.glob("*.png")), key=lambda n: n + ".")
+
+
+def read_pair(data_dir: str | os.PathLike[str], split: str, name: str, size: int,
+              direction: str = "BtoA") -> tuple[np.ndarray, np.ndarray]:
+    """(model input, target) of one dataset file, each ``size`` square.
+
+    Decoded with PIL here rather than through the training data loader: that loader
+    brings torch, seconds of import per report job, for a handful of images.
+    """
+    matches = sorted(Path(data_dir, split).glob(f"{name}.*"))
+    if not matches:
+        raise FileNotFoundError(f"{Path(data_dir, split)}: no image named {name!r}")
+    with Image.open(matches[0]) as img:
+        img = img.convert("RGB")
+        w, h = img.size
+        left = img.crop((0, 0, w // 2, h)).resize((size, size), Image.Resampling.BICUBIC)
+        right = img.crop((w // 2, 0, w, h)).resize((size, size), Image.Resampling.BICUBIC)
+    a, b = np.asarray(left), np.asarray(right)
+    return (b, a) if direction == "BtoA" else (a, b)  # facades files: photo left, label map right
 
 
 def arm_grid(
@@ -121,15 +140,15 @@ def arm_grid(
     """Grid of (row label, images dir of one evaluated snapshot) arms over the first ``count`` test images."""
     if not arms:
         raise ValueError("an image grid needs at least one arm")
-    first = sorted(Path(arms[0][1]).glob("*.png"))
-    if not first:
+    names = evaluated_names(arms[0][1])[:count]
+    if not names:
         raise FileNotFoundError(f"{arms[0][1]}: no generated images (was the snapshot evaluated?)")
-    tile = read_png(first[0]).shape[0]
-    names, inputs, targets = first_pairs(data_dir, split, count, tile, direction)
-    rows: list[tuple[str, Sequence[np.ndarray]]] = [("input (label map)", list(inputs))]
+    tile = read_png(Path(arms[0][1]) / f"{names[0]}.png").shape[0]
+    pairs = [read_pair(data_dir, split, name, tile, direction) for name in names]
+    rows: list[tuple[str, Sequence[np.ndarray]]] = [("input (label map)", [p[0] for p in pairs])]
     for label, images_dir in arms:
         rows.append((label, [read_png(Path(images_dir) / f"{name}.png") for name in names]))
-    rows.append(("ground truth", list(targets)))
+    rows.append(("ground truth", [p[1] for p in pairs]))
     grid = compose_grid(rows, names, tile)
     save_image(grid, out)
     return layout_for([r[0] for r in rows], len(names), tile)

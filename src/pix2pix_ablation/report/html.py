@@ -22,7 +22,8 @@ class Cell:
     sort: float | str | None = None  # what the column sorts by; None = the text
     best: bool = False
     title: str = ""  # hover text
-    prose: bool = False  # free text: left-aligned and wrapped
+    kind: str = "num"  # num: right-aligned; text: left-aligned; prose: left-aligned and wrapped
+    sub: str = ""  # a second, smaller line (the CI under its mean keeps wide tables narrow)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ th.sorted-desc::after { content: ' \\25BC'; font-size: .7em; }
 td.best { font-weight: 700; background: #e3f0fb; }
 td.best::before { content: '\\2605 '; color: #0072b2; }
 tr.pinned td { font-style: italic; background: #fafafa; border-top: 2px solid #999; }
-td.text { text-align: left; white-space: normal; max-width: 28em; }
+td.text, th.text { text-align: left; }
+td.prose, th.prose { text-align: left; white-space: normal; max-width: 28em; }
+td .sub { display: block; font-size: .82em; color: #555; font-weight: 400; }
 """
 
 # Sort on click: numbers numerically (empty/NaN last), text alphabetically; pinned rows stay last.
@@ -90,21 +93,25 @@ def _sort_attr(cell: Cell) -> str:
 
 
 def table_html(header: Sequence[str], rows: Sequence[Row], header_titles: Sequence[str] = ()) -> str:
+    # a header aligns like its column (the first row's cell says how)
+    kinds = [c.kind for c in rows[0].cells] if rows else []
     heads = []
     for i, name in enumerate(header):
         title = header_titles[i] if i < len(header_titles) else ""
-        heads.append(f'<th title="{html.escape(title, quote=True)}">{html.escape(name)}</th>')
+        cls = f' class="{kinds[i]}"' if i < len(kinds) and kinds[i] != "num" else ""
+        heads.append(f'<th{cls} title="{html.escape(title, quote=True)}">{html.escape(name)}</th>')
     body = []
     for row in rows:
         cells = []
         for cell in row.cells:
-            classes = " ".join(c for c in ("best" if cell.best else "", "text" if cell.prose else "") if c)
+            classes = " ".join(c for c in ("best" if cell.best else "", "" if cell.kind == "num" else cell.kind) if c)
             attrs = f' data-sort="{_sort_attr(cell)}"'
             if classes:
                 attrs += f' class="{classes}"'
             if cell.title:
                 attrs += f' title="{html.escape(cell.title, quote=True)}"'
-            cells.append(f"<td{attrs}>{html.escape(cell.text)}</td>")
+            sub = f'<span class="sub">{html.escape(cell.sub)}</span>' if cell.sub else ""
+            cells.append(f"<td{attrs}>{html.escape(cell.text)}{sub}</td>")
         cls = ' class="pinned"' if row.pinned else ""
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (f'<table class="sortable"><thead><tr>{"".join(heads)}</tr></thead>'

@@ -32,10 +32,12 @@ def metrics_outputs(
     summary = summarize(runs, order)
     upper = _upper(ground_truth)
     n_images = "/".join(str(n) for n in sorted(set(runs["images"]))) or "?"
-    seeds = "/".join(str(n) for n in sorted(set(summary["n_seeds"]))) or "0"
+    seeds = sorted(set(summary["n_seeds"])) or [0]
+    seeds_text = f"{seeds[0]} seed{'s' if seeds[0] != 1 else ''}" if len(seeds) == 1 else \
+        f"{seeds[0]}-{seeds[-1]} seeds"
     write_metrics_table(table_out, runs, summary, order, f"{title}: metrics", upper)
     plot_metric_points(runs, summary, points_out, order,
-                       f"{title}: mean and 95% CI over {seeds} seed(s), {n_images} test images", upper)
+                       f"{title}: mean and 95% CI over {seeds_text}, {n_images} test images each", upper)
     write_paired_table(paired_out, paired_tests(runs, order), f"{title}: paired against {order[0]}", order[0])
     return summary
 

@@ -30,10 +30,11 @@ def _images_phrase(runs: pd.DataFrame) -> str:
 def metric_cell(metric: str, rec: pd.Series | None, best: bool) -> Cell:
     if rec is None:
         return Cell("–", sort="")
-    text = fmt(metric, rec["mean"])
+    ci = ""
     if math.isfinite(rec["ci_low"]) and math.isfinite(rec["ci_high"]):
-        text += f" [{fmt(metric, rec['ci_low'])}, {fmt(metric, rec['ci_high'])}]"
-    return Cell(text, sort=float(rec["mean"]), best=best, title=f"{int(rec['n_seeds'])} seed(s)")
+        ci = f"[{fmt(metric, rec['ci_low'])}, {fmt(metric, rec['ci_high'])}]"
+    return Cell(fmt(metric, rec["mean"]), sort=float(rec["mean"]), best=best, sub=ci,
+                title=f"mean over {int(rec['n_seeds'])} seed(s), 95% CI below")
 
 
 def metric_rows(summary: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str],
@@ -52,7 +53,7 @@ def metric_rows(summary: pd.DataFrame, arm_order: Sequence[str], metrics: Sequen
 
 
 def upper_row(upper: Mapping[str, float], n_lead: int, metrics: Sequence[str]) -> Row:
-    cells = [Cell(UPPER_LABEL, sort="")] + [Cell("–", sort="") for _ in range(n_lead - 1)]
+    cells = [Cell(UPPER_LABEL, sort="", kind="text")] + [Cell("–", sort="") for _ in range(n_lead - 1)]
     cells += [Cell(fmt(m, upper[m]), sort=upper[m]) if m in upper else Cell("–", sort="") for m in metrics]
     return Row(cells, pinned=True)
 
@@ -73,12 +74,14 @@ def write_metrics_table(
     metrics: Sequence[str] = METRICS,
 ) -> None:
     n_seeds = summary.groupby("arm")["n_seeds"].max().to_dict()
-    lead = {a: [Cell(a, sort=i), Cell(str(n_seeds.get(a, 0)), sort=n_seeds.get(a, 0))] for i, a in enumerate(arm_order)}
+    lead = {a: [Cell(a, sort=i, kind="text"), Cell(str(n_seeds.get(a, 0)), sort=n_seeds.get(a, 0))]
+            for i, a in enumerate(arm_order)}
     names, titles = metric_header(metrics)
     rows = metric_rows(summary, arm_order, metrics, lead) + [upper_row(upper, 2, metrics)]
     table = table_html(["arm", "seeds", *names], rows, ["", "", *titles])
     notes = [
-        f"Mean over seeds with its 95% confidence interval [low, high] (Student t over seeds; none with one seed). "
+        f"Mean over seeds with its 95% confidence interval [low, high] below it (Student t over seeds; none with "
+        "one seed). "
         f"Each seed's score is over {_images_phrase(runs)} test images. "
         "★ marks the best mean per column: higher is better (↑) except L1, FID and KID (↓).",
         "The last row is not an arm: the FCN scores of the segmenter on the real test photos, "
@@ -99,14 +102,14 @@ def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: 
         m = rec.metric
         p = rec.p_value
         rows.append(Row([
-            Cell(f"{METRIC_TITLES.get(m, m)} {arrow(m)}", sort=METRICS.index(m) if m in METRICS else m),
-            Cell(rec.arm), Cell(rec.reference), Cell(str(rec.n_pairs), sort=rec.n_pairs),
+            Cell(f"{METRIC_TITLES.get(m, m)} {arrow(m)}", sort=METRICS.index(m) if m in METRICS else m, kind="text"),
+            Cell(rec.arm, kind="text"), Cell(rec.reference, kind="text"), Cell(str(rec.n_pairs), sort=rec.n_pairs),
             Cell(fmt(m, rec.arm_mean), sort=rec.arm_mean), Cell(fmt(m, rec.reference_mean), sort=rec.reference_mean),
             Cell(f"{rec.mean_diff:+.{4 if m not in ('psnr', 'fid') else 2}f}", sort=rec.mean_diff),
             Cell("–" if not math.isfinite(p) else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"),
                  sort=p if math.isfinite(p) else ""),
-            Cell(rec.verdict, best=rec.verdict.startswith("significant"), prose=True),
-            Cell(rec.favours or "–"),
+            Cell(rec.verdict, best=rec.verdict.startswith("significant"), kind="text"),
+            Cell(rec.favours or "–", kind="text"),
         ]))
     table = table_html(["metric", "arm", "reference", "paired seeds", "arm mean", "reference mean",
                         "difference (arm − ref.)", "p (paired t)", "verdict", "better mean"], rows)
@@ -139,8 +142,8 @@ def write_summary(
     n_seeds = summary.groupby("arm")["n_seeds"].max().to_dict()
     info = {e["name"]: e for e in experiments}
     lead = {
-        name: [Cell(name, sort=name), Cell(info[name].get("categories", ""), prose=True),
-               Cell(info[name].get("description", ""), prose=True),
+        name: [Cell(name, sort=name, kind="text"), Cell(info[name].get("categories", ""), kind="prose"),
+               Cell(info[name].get("description", ""), kind="prose"),
                Cell(str(epochs.get(name, "")), sort=epochs.get(name, "")), Cell(str(n_seeds.get(name, 0)),
                                                                                  sort=n_seeds.get(name, 0))]
         for name in order

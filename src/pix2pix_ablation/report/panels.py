@@ -115,10 +115,10 @@ def split_image_count(config: Mapping[str, Any]) -> int | None:
 
 
 def seeds_phrase(arms: Sequence[Arm]) -> str:
-    """'3 seeds' when every arm has three, else the range ('1-3 seeds per arm')."""
+    """'3 seeds per arm', or the range when arms differ ('1-3 seeds per arm')."""
     counts = sorted({len(a.seeds) for a in arms})
     if not counts:
         return "no seeds"
     if len(counts) == 1:
-        return f"{counts[0]} seed{'s' if counts[0] != 1 else ''}"
+        return f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per arm"
     return f"{counts[0]}-{counts[-1]} seeds per arm"

@@ -17,8 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..metrics.bootstrap import mean_ci_over_seeds
-
 METRICS = ("ssim", "psnr", "l1", "fid", "kid", "fcn_per_pixel_acc", "fcn_per_class_acc", "fcn_mean_iou")
 METRIC_TITLES = {
     "ssim": "SSIM", "psnr": "PSNR (dB)", "l1": "L1", "fid": "FID", "kid": "KID",
@@ -28,6 +26,22 @@ LOWER_IS_BETTER = frozenset({"l1", "fid", "kid"})
 DIGITS = {"ssim": 3, "psnr": 2, "l1": 4, "fid": 2, "kid": 4}  # FCN scores: 3
 ALPHA = 0.05
 RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception"]
+
+
+def t_interval(values: Sequence[float] | np.ndarray, alpha: float = ALPHA) -> tuple[float, float, float]:
+    """(mean, low, high): the Student-t interval over seeds, bounds NaN with one seed.
+
+    The same interval as ``metrics.mean_ci_over_seeds`` (a test holds them equal);
+    restated here because importing ``metrics`` loads torch, seconds per report job.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("need at least one value")
+    mean = float(x.mean())
+    if x.size == 1:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(1 - alpha / 2, df=x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
 
 
 def arrow(metric: str) -> str:
@@ -60,7 +74,7 @@ def summarize(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[st
             values = runs.loc[(runs["arm"] == arm) & (runs["metric"] == metric), "value"].to_numpy(dtype=float)
             if values.size == 0:
                 continue
-            mean, low, high = mean_ci_over_seeds(values)
+            mean, low, high = t_interval(values)
             out.append({"arm": arm, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high,
                         "n_seeds": int(values.size)})
     return pd.DataFrame(out, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_seeds"])
