@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # measure this checkout, whatever the venv's install points at
+
 
 def _curve(run: Path) -> list[dict[str, float]]:
     with open(run / "losses.csv", newline="") as fh:

@@ -14,7 +14,6 @@ prints the functions with the most cumulative time, and times the table loading
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import json
 import os

@@ -6,26 +6,36 @@ that builds its networks once and warms up. The parent then drives the workers i
 lock-step: round r asks variant A for ``--iters`` timed iterations, then variant B,
 ..., alternating the order every round, so slow phases of a shared machine hit every
 variant alike. Only one worker computes at a time; the others wait on a pipe (idle).
-Reported: the median over every timed iteration per variant, and the median over
-rounds of the paired per-round ratio (plain median / variant median).
 
-Variants (``--variants``, comma separated; the first is the baseline):
+Reported per variant: median wall seconds per iteration (and the minimum), median CPU
+seconds per iteration (user + system of all the worker's threads), images/s, GFLOP/s,
+and the per-image speedup over the baseline (the first variant) two ways: the median
+over rounds of the paired per-round ratio of wall times, and the ratio of median CPU
+times. On a shared machine the CPU ratio with ``--threads 1`` is the robust one: it
+counts work done, not time spent waiting for a core (with more threads, OpenMP
+spin-waits for a descheduled sibling thread count as CPU time too).
+
+Variants (``--variants``, comma separated; ``@B`` sets the batch, default ``--batch``):
 
 * ``plain``: the textbook step of the same networks. Contiguous (NCHW) tensors, fp32,
   ``torch.optim.Adam`` with its defaults (per-parameter loop on CPU), one ``.item()``
   per loss term per iteration, default glibc allocator.
-* ``plain+cl``, ``plain+cl+malloc``, ``plain+cl+malloc+fused``, ...: the plain step with
-  fast-path ingredients added (``cl`` channels_last; ``malloc`` the allocator settings
-  of ``environment.configure_allocator``; ``fused``/``foreach`` Adam), to see what
-  each buys.
+* ``plain+cl``, ``plain+malloc+fused``, ...: the plain step with fast-path ingredients
+  added (``cl`` channels_last; ``malloc`` the allocator settings set in-process by
+  ``environment.configure_allocator``, ``env`` the same settings exported before start-up
+  as ``scripts/train.sh`` does; ``fused``/``foreach`` Adam), to see what each buys.
 * ``fast``: the project's own ``trainer.build_models`` + ``trainer.train_step`` under the
-  default ``ExperimentConfig`` (plus ``--set`` overrides), ``configure_torch`` applied
+  default ``ExperimentConfig`` (``--set`` overrides apply to every variant; plain takes
+  only the networks and optimiser settings from them) with ``configure_torch`` applied
   (which sets the allocator), losses accumulated on the device.
 * ``fast-bf16``: ``fast`` with ``precision=bf16``.
+* ``fast:key=value[:key=value...]``: ``fast`` with config overrides for this variant only,
+  e.g. ``fast:channels_last=false``.
 
-Example::
+Examples::
 
-    .venv/bin/python bench/train_step.py --batch 1 4 --rounds 5 --iters 3
+    .venv/bin/python bench/train_step.py                       # plain@1,fast@1,plain@4,fast@4
+    .venv/bin/python bench/train_step.py --threads 1 --variants plain,plain+cl,plain+malloc+fused,fast
 """
 
 from __future__ import annotations
@@ -37,31 +47,46 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
-PLAIN_PARTS = ("cl", "malloc", "fused", "foreach")  # plain+<part>+<part>...
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # measure this checkout, whatever the venv's install points at
+
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": 4294967296, "MALLOC_TRIM_THRESHOLD_": 4294967296,
+                 "MALLOC_TOP_PAD_": 1073741824}  # = environment.ALLOCATOR_ENV = scripts/train.sh
+MALLOC_VARS = tuple(ALLOCATOR_ENV)
+PLAIN_PARTS = ("cl", "malloc", "env", "fused", "foreach")  # plain+<part>+<part>...
 FAST = ("fast", "fast-bf16")
 
 
-def _known(variant: str) -> bool:
-    base, *parts = variant.split("+")
-    return variant in FAST or (base == "plain" and all(p in PLAIN_PARTS for p in parts))
+def _split(variant: str, default_batch: int) -> tuple[str, int]:
+    """``spec@B`` -> (spec, B)."""
+    spec, sep, batch = variant.partition("@")
+    return spec, int(batch) if sep else default_batch
+
+
+def _known(spec: str) -> bool:
+    base, *parts = spec.split("+")
+    return spec.split(":")[0] in FAST or (base == "plain" and all(p in PLAIN_PARTS for p in parts))
 
 
 # ----------------------------------------------------------------------------- worker
-def _plain_worker(variant: str, size: int, batch: int) -> Any:
+def _plain_worker(variant: str, size: int, batch: int, overrides: list[str]) -> Any:
     import torch
     import torch.nn.functional as F
 
-    from pix2pix_ablation.config import ExperimentConfig
+    from pix2pix_ablation.config import ExperimentConfig, with_overrides
     from pix2pix_ablation.environment import configure_allocator
     from pix2pix_ablation.networks import build_discriminator, build_generator
 
     parts = set(variant.split("+")[1:])
     if "malloc" in parts:
         configure_allocator()
-    cfg = ExperimentConfig(crop_size=size, batch_size=batch)
+    # the networks of the (overridden) config; its runtime fields (precision, channels_last) are ignored
+    cfg = with_overrides(ExperimentConfig(), overrides)
+    cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), batch_size=batch)
+    assert cfg.conditional_d and cfg.gan_mode == "vanilla", "the plain step is the paper's L1 + vanilla cGAN"
     torch.manual_seed(0)
     g, d = build_generator(cfg), build_discriminator(cfg)
     assert d is not None
@@ -69,8 +94,8 @@ def _plain_worker(variant: str, size: int, batch: int) -> Any:
     g.to(memory_format=fmt)
     d.to(memory_format=fmt)
     adam = {"fused": True} if "fused" in parts else {"foreach": True} if "foreach" in parts else {}
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), **adam)
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), **adam)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **adam)
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **adam)
     gen = torch.Generator().manual_seed(1)
     x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).contiguous(memory_format=fmt)
     y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).contiguous(memory_format=fmt)
@@ -92,7 +117,7 @@ def _plain_worker(variant: str, size: int, batch: int) -> Any:
         d.requires_grad_(True)
         g_l1 = F.l1_loss(fake, y)
         opt_g.zero_grad()
-        (g_gan + 100.0 * g_l1).backward()
+        (g_gan + cfg.lambda_l1 * g_l1).backward()
         opt_g.step()
         history.append([g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()])
 
@@ -107,8 +132,9 @@ def _fast_worker(variant: str, size: int, batch: int, overrides: list[str]) -> A
     from pix2pix_ablation.losslog import LossAccumulator
     from pix2pix_ablation.trainer import build_models, train_step
 
-    cfg = with_overrides(ExperimentConfig(), overrides)
-    if variant == "fast-bf16":
+    name, *own = variant.split(":")  # fast:key=value:key=value overrides this variant only
+    cfg = with_overrides(ExperimentConfig(), [*overrides, *own])
+    if name == "fast-bf16":
         cfg = cfg.replace(precision="bf16")
     cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), batch_size=batch)
     device = pick_device()
@@ -137,13 +163,13 @@ def _fast_worker(variant: str, size: int, batch: int, overrides: list[str]) -> A
 
 def worker(args: argparse.Namespace) -> None:
     """Build, then answer ``run K`` with the K per-iteration times (one JSON line each)."""
-    batch = args.batch[0]
+    batch = args.batch
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     if args.worker.startswith("plain"):
-        step, sync = _plain_worker(args.worker, args.size, batch)
+        step, sync = _plain_worker(args.worker, args.size, batch, args.set or [])
     else:
         step, sync = _fast_worker(args.worker, args.size, batch, args.set or [])
     out = sys.stdout
@@ -165,9 +191,12 @@ def worker(args: argparse.Namespace) -> None:
 
 # ----------------------------------------------------------------------------- parent
 class Worker:
-    def __init__(self, variant: str, args: argparse.Namespace, batch: int) -> None:
+    def __init__(self, variant: str, args: argparse.Namespace) -> None:
+        spec, self.batch = _split(variant, args.batch)
         env = {k: v for k, v in os.environ.items() if k not in MALLOC_VARS}
-        cmd = [sys.executable, __file__, "--worker", variant, "--size", str(args.size), "--batch", str(batch),
+        if "env" in spec.split(":")[0].split("+"):  # the allocator settings as scripts/train.sh exports them
+            env.update({k: str(v) for k, v in ALLOCATOR_ENV.items()})
+        cmd = [sys.executable, __file__, "--worker", spec, "--size", str(args.size), "--batch", str(self.batch),
                "--threads", str(args.threads)]
         for item in args.set or []:
             cmd += ["--set", item]
@@ -191,89 +220,94 @@ class Worker:
         return reply["times"], reply["cpu"]
 
     def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.close()
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
         self.proc.wait()
 
 
-def compare(args: argparse.Namespace, batch: int, gflop: float) -> dict[str, Any]:
+def compare(args: argparse.Namespace, gflop_per_image: float) -> dict[str, Any]:
     variants = args.variants
-    # start one at a time so builds do not compete; every worker then idles on its pipe
-    workers = [Worker(v, args, batch) for v in variants]
+    workers: list[Worker] = []
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    rounds: dict[str, list[float]] = {v: [] for v in variants}  # per-round median wall seconds per image
     try:
+        # built one at a time so builds do not compete; each worker then idles on its pipe
+        for v in variants:
+            workers.append(Worker(v, args))
         for w in workers:
             w.run(args.warmup)
-        times: dict[str, list[float]] = {v: [] for v in variants}
-        cpu: dict[str, list[float]] = {v: [] for v in variants}
-        round_medians: dict[str, list[float]] = {v: [] for v in variants}
         for r in range(args.rounds):
-            order = workers if r % 2 == 0 else workers[::-1]
-            for w in order:
+            for w in workers if r % 2 == 0 else workers[::-1]:
                 t, c = w.run(args.iters)
                 times[w.variant] += t
                 cpu[w.variant] += c
-                round_medians[w.variant].append(statistics.median(t))
-            line = "  ".join(f"{v} {round_medians[v][-1]:.3f}s" for v in variants)
-            print(f"# batch {batch} round {r + 1}/{args.rounds}: {line}", file=sys.stderr, flush=True)
+                rounds[w.variant].append(statistics.median(t) / w.batch)
+            line = "  ".join(f"{v} {rounds[v][-1]:.3f}" for v in variants)
+            print(f"# round {r + 1}/{args.rounds}, wall s/image: {line}", file=sys.stderr, flush=True)
     finally:
         for w in workers:
             w.close()
     base = variants[0]
-    result: dict[str, Any] = {"batch": batch, "size": args.size, "gflop_per_iter": round(gflop, 2),
-                              "rounds": args.rounds, "iters_per_round": args.iters, "variants": {}}
-    for v in variants:
+    base_batch = _split(base, args.batch)[1]
+    base_cpu = statistics.median(cpu[base]) / base_batch
+    result: dict[str, Any] = {"size": args.size, "threads": args.threads or "default", "rounds": args.rounds,
+                              "iters_per_round": args.iters, "baseline": base,
+                              "gflop_per_image": round(gflop_per_image, 2), "variants": {}}
+    for w in workers:
+        v, batch = w.variant, w.batch
         sec = statistics.median(times[v])
-        paired = [b / s for b, s in zip(round_medians[base], round_medians[v], strict=True)]
+        paired = [b / s for b, s in zip(rounds[base], rounds[v], strict=True)]
         result["variants"][v] = {
+            "batch": batch,
             "sec_per_iter": round(sec, 4),
             "sec_per_iter_min": round(min(times[v]), 4),
             "cpu_sec_per_iter": round(statistics.median(cpu[v]), 4),
             "images_per_s": round(batch / sec, 3),
-            "gflops_per_s": round(gflop / sec, 1),
-            f"speedup_vs_{base}": round(statistics.median(paired), 3),
-            "speedup_per_round": [round(p, 3) for p in paired],
+            "gflops_per_s": round(gflop_per_image * batch / sec, 1),
+            "speedup_wall": round(statistics.median(paired), 3),
+            "speedup_wall_per_round": [round(p, 3) for p in paired],
+            "speedup_cpu": round(base_cpu / (statistics.median(cpu[v]) / batch), 3),
         }
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--variants", type=lambda s: s.split(","), default=["plain@1", "fast@1", "plain@4", "fast@4"],
+                   help="comma separated; the first is the baseline")
+    p.add_argument("--batch", type=int, default=1, help="batch of variants without @B")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--iters", type=int, default=3, help="timed iterations per variant per round")
+    p.add_argument("--iters", type=int, default=2, help="timed iterations per variant per round")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: torch's default)")
-    p.add_argument("--variants", type=lambda s: s.split(","), default=["plain", "fast"])
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override for the fast variants")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="config override for every variant (plain builds its networks from it too)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         worker(args)
         return 0
-    unknown = [v for v in args.variants if not _known(v)]
+    unknown = [v for v in args.variants if not _known(_split(v, 1)[0])]
     if unknown:
-        p.error(f"unknown variant(s) {unknown}; known: {', '.join(FAST)}, plain[+{'][+'.join(PLAIN_PARTS)}]")
+        p.error(f"unknown variant(s) {unknown}; known: {', '.join(FAST)}[:key=value...], "
+                f"plain[+{'][+'.join(PLAIN_PARTS)}], each optionally @BATCH")
 
     from pix2pix_ablation.bench import iteration_gflop
     from pix2pix_ablation.config import ExperimentConfig, with_overrides
 
     cfg = with_overrides(ExperimentConfig(), args.set or [])
-    gflop_1 = iteration_gflop(cfg, args.size, 1)  # conv/matmul FLOPs are linear in the batch
-    results = []
-    for batch in args.batch:
-        res = compare(args, batch, gflop_1 * batch)
-        results.append(res)
-        print(json.dumps(res), flush=True)
-    base = args.variants[0]
-    print(f"\n{'batch':>5} {'variant':<24} {'s/iter':>8} {'min':>7} {'cpu s':>7} {'img/s':>7} {'GFLOP/s':>8} "
-          f"{'x ' + base:>9}")
-    for res in results:
-        for v, r in res["variants"].items():
-            print(f"{res['batch']:>5} {v:<24} {r['sec_per_iter']:>8.3f} {r['sec_per_iter_min']:>7.3f} "
-                  f"{r['cpu_sec_per_iter']:>7.3f} {r['images_per_s']:>7.3f} {r['gflops_per_s']:>8.1f} "
-                  f"{r[f'speedup_vs_{base}']:>9.2f}")
+    res = compare(args, iteration_gflop(cfg, args.size, 1))  # conv FLOPs are linear in the batch
+    print(json.dumps(res), flush=True)
+    print(f"\n{'variant':<28} {'batch':>5} {'s/iter':>7} {'min':>7} {'cpu s':>7} {'img/s':>7} {'GFLOP/s':>8} "
+          f"{'x wall':>7} {'x cpu':>7}   (per image, vs {res['baseline']})")
+    for v, r in res["variants"].items():
+        print(f"{v:<28} {r['batch']:>5} {r['sec_per_iter']:>7.3f} {r['sec_per_iter_min']:>7.3f} "
+              f"{r['cpu_sec_per_iter']:>7.3f} {r['images_per_s']:>7.3f} {r['gflops_per_s']:>8.1f} "
+              f"{r['speedup_wall']:>7.2f} {r['speedup_cpu']:>7.2f}")
     return 0
 
 

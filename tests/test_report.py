@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -380,8 +381,11 @@ FIGURES = ("loss_curves.png", "image_grid.png", "metrics.html", "metrics.png", "
 
 def _snakemake(workdir: Path, *args: str, timeout: int) -> float:
     start = time.monotonic()
+    # the workflow's scripts import this checkout's package, whatever copy the venv has installed
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", "config/tiny.yaml", *args],
-                          cwd=workdir, capture_output=True, text=True, timeout=timeout)
+                          cwd=workdir, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": path})
     assert proc.returncode == 0, f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return time.monotonic() - start
 

@@ -1,4 +1,11 @@
-"""Throughput of the project's own training step on random data (``pix2pix-ablation bench``)."""
+"""Throughput of the project's own training step on random data (``pix2pix-ablation bench``).
+
+The step is timed exactly as the trainer runs it: ``configure_torch`` (threads, the
+glibc allocator settings of ``environment.configure_allocator``, cuDNN autotuning),
+``build_models`` (fused Adam, the configured memory format), ``train_step`` with its
+precision and losses accumulated on the device. ``bench/train_step.py`` compares it
+with a plain PyTorch step; ``bench/README.md`` lists every benchmark.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import Any
 import torch
 
 from .config import ExperimentConfig
-from .environment import configure_torch, device_name, pick_device
+from .environment import allocator_state, configure_torch, device_name, native_bf16, pick_device
 from .losslog import LossAccumulator
 from .trainer import build_models, train_step
 
@@ -35,7 +42,11 @@ def iteration_gflop(cfg: ExperimentConfig, size: int, batch: int) -> float:
 def bench_train_step(
     cfg: ExperimentConfig, size: int = 256, batch: int = 1, iters: int = 10, warmup: int = 3
 ) -> dict[str, Any]:
-    """Median seconds per iteration of ``train_step`` after warm-up, as the trainer runs it."""
+    """Median seconds per iteration of ``train_step`` after warm-up, as the trainer runs it.
+
+    Also the median CPU seconds per iteration (user + system, all threads): on a shared
+    machine the wall time includes waiting for a core, the CPU time does not.
+    """
     cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), batch_size=batch)
     device = pick_device()
     configure_torch(cfg, device)
@@ -48,17 +59,18 @@ def bench_train_step(
     x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
     y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
     acc = LossAccumulator(device)
-    times = []
+    times, cpu = [], []
     for i in range(warmup + iters):
         _sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         train_step(cfg, models, x, y, cfg.lambda_l1, i % cfg.d_every == 0, acc, forward)
         _sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     acc.means()
     sec = statistics.median(times)
-    gflop = iteration_gflop(cfg, size, batch)
+    gflop = iteration_gflop(cfg, size, 1) * batch  # conv FLOPs are linear in the batch; count once at 1
     return {
         "size": size,
         "batch": batch,
@@ -67,9 +79,13 @@ def bench_train_step(
         "channels_last": cfg.channels_last,
         "compile": cfg.compile,
         "sec_per_iter": round(sec, 5),
+        "sec_per_iter_min": round(min(times), 5),
+        "cpu_sec_per_iter": round(statistics.median(cpu), 5),
         "images_per_s": round(batch / sec, 3),
         "gflop_per_iter": round(gflop, 2),
         "gflops_per_s": round(gflop / sec, 1),
         "device": device_name(device),
+        "native_bf16": native_bf16(device),
+        "allocator": allocator_state(),
         "config_hash": cfg.hash(),
     }

@@ -49,8 +49,7 @@ def _curve_runs(panel):
 
 def _grid_rows(panel):
     """(row label, images dir) of each grid arm's first seed."""
-    # a no-break space keeps "(seed 0)" on one line when the grid wraps a long label
-    return [(f"{a.label} (seed\u00a0{a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
+    return [(f"{a.label} (seed {a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
 
 
 def _arm_files(panel):

@@ -8,6 +8,7 @@ grid reuses what evaluation saved, so it shows exactly the images that were scor
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +44,15 @@ def _font(tile: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=int(np.clip(tile // 9, 13, 26)))
 
 
+def _words(text: str) -> list[str]:
+    # a parenthesised part such as "(seed 0)" is one word: wrapping never splits it
+    return re.findall(r"\([^)]*\)|\S+", text)
+
+
 def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels at plain spaces (a no-break space holds "seed 0" together)."""
+    """Greedy word wrap to ``width`` pixels (long arm names would run into the tiles)."""
     lines: list[str] = []
-    for word in text.split(" "):
+    for word in _words(text):
         if lines and font.getlength(f"{lines[-1]} {word}") <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
@@ -56,7 +62,7 @@ def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
 
 def layout_for(row_labels: Sequence[str], cols: int, tile: int) -> GridLayout:
     font = _font(tile)
-    widest = max((font.getlength(w) for label in row_labels for w in label.split(" ")), default=0)
+    widest = max((font.getlength(w) for label in row_labels for w in _words(label)), default=0)
     label_width = int(min(max(widest + 16, 2 * tile // 3, 110), 2 * tile + 80))
     return GridLayout(len(row_labels), cols, tile, label_width, header_height=int(font.size * 1.8))
 
