@@ -145,3 +145,15 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
     res_log = (interrupted / "losses.csv").read_text().splitlines()
     strip = [line.rsplit(",", 1)[0] for line in ref_log], [line.rsplit(",", 1)[0] for line in res_log]
     assert strip[0] == strip[1]  # same losses at the same iterations (only wall seconds differ)
+
+
+def test_a_deleted_loss_log_and_summary_are_rebuilt_from_the_checkpoint(tmp_path, tiny_data):
+    """Snakemake deletes a failed job's outputs; the re-run must write them again, complete."""
+    cfg = tiny_config(epochs=1, save_epochs=(1,))
+    train(cfg, tiny_data, tmp_path)
+    log = (tmp_path / "losses.csv").read_text()
+    (tmp_path / "losses.csv").unlink()
+    (tmp_path / "train_summary.json").unlink()
+    summary = train(cfg, tiny_data, tmp_path)
+    assert summary["images_this_process"] == 0
+    assert (tmp_path / "losses.csv").read_text() == log

@@ -2,8 +2,8 @@
 
 Losses are summed on the device and read back once every ``log_every`` iterations
 (one synchronisation per window, not per step). The log is rewritten atomically with
-each checkpoint, and rows past the checkpoint are dropped on resume, so the log
-always matches the weights it sits beside.
+each checkpoint and carried inside it, so after a resume the log always matches the
+weights it sits beside (and survives Snakemake deleting a failed job's outputs).
 """
 
 from __future__ import annotations
@@ -51,15 +51,3 @@ def write_log(path: Path, rows: list[dict[str, float]]) -> None:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-
-
-def read_log(path: Path, up_to_iteration: int) -> list[dict[str, float]]:
-    """Rows logged at or before ``up_to_iteration`` (later ones belong to lost work)."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    for row in rows:
-        row["epoch"] = int(row["epoch"])
-        row["iteration"] = int(row["iteration"])
-    return [r for r in rows if r["iteration"] <= up_to_iteration]

@@ -203,7 +203,8 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
         iteration, wall_seconds = state["iteration"], state["wall_seconds"]
         log.info("resuming %s from iteration %d (epoch %d)", out_dir, iteration, iteration // batches_per_epoch)
         print(f"resuming from iteration {iteration}", file=sys.stderr, flush=True)
-    rows = losslog.read_log(out_dir / "losses.csv", iteration) if state else []
+    # the log travels in the checkpoint: Snakemake deletes a failed job's losses.csv
+    rows = list(state.get("log_rows", [])) if state else []
 
     if iteration >= total_iterations and summary_path.exists():
         log.info("%s already finished", out_dir)
@@ -228,6 +229,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
             "opt_d": models.opt_d and models.opt_d.state_dict(),
             "accumulator": acc.state_dict(),
             "rng": _rng_state(device),
+            "log_rows": rows,
         })
 
     started = time.perf_counter()
@@ -264,6 +266,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
     finally:
         progress.close()
 
+    losslog.write_log(out_dir / "losses.csv", rows)
     images = (iteration - start_iteration) * cfg.batch_size
     summary = {
         "experiment": cfg.name,
