@@ -40,7 +40,13 @@ def save_state(directory: Path, state: dict[str, Any]) -> None:
 
 
 def load_state(directory: Path, config_hash: str) -> dict[str, Any] | None:
-    """The newest readable state written for this config, or None to start fresh."""
+    """The newest readable state written for this config, or None to start fresh.
+
+    Temporary files of writes a kill interrupted are removed: one trainer owns a run
+    directory, so nothing else can be writing them.
+    """
+    for stale in directory.glob(".*.tmp") if directory.is_dir() else ():
+        stale.unlink(missing_ok=True)
     for name in (LAST, PREVIOUS):
         path = directory / name
         if not path.exists():

@@ -4,6 +4,8 @@ import re
 import sys
 from pathlib import Path
 
+import jsonschema
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -15,6 +17,13 @@ from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 
+# one line naming the key, rather than the schema dump of a failed validate()
+_config_error = jsonschema.exceptions.best_match(
+    jsonschema.Draft202012Validator(yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())).iter_errors(config)
+)
+if _config_error is not None:
+    where = ".".join(map(str, _config_error.absolute_path)) or "(top level)"
+    raise WorkflowError(f"config {where}: {_config_error.message}")
 validate(config, SCHEMAS / "config.schema.yaml")
 try:
     from_mapping(config["defaults"])
