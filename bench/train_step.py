@@ -30,7 +30,7 @@ Variants (``--variants``, comma separated; ``@B`` sets the batch, default ``--ba
   (which sets the allocator), losses accumulated on the device.
 * ``fast-bf16``: ``fast`` with ``precision=bf16``.
 * ``fast:key=value[:key=value...]``: ``fast`` with config overrides for this variant only,
-  e.g. ``fast:channels_last=false``.
+  e.g. ``fast:channels_last=true``.
 
 Examples::
 

@@ -1,20 +1,24 @@
-"""Snakemake adapter: translate the test split with one snapshot and score it."""
+"""Snakemake adapter: translate the test split with every saved snapshot of one run and score it."""
 
+import json
 import logging
 import sys
 from pathlib import Path
 
 import torch
 
-from pix2pix_ablation.evaluate import evaluate_snapshot
+from pix2pix_ablation.checkpoint import snapshot_name
+from pix2pix_ablation.evaluate import evaluate_run
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 torch.set_num_threads(sm.threads)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
+# the epochs the trainer saved, from its own record of the resolved config
+saved = json.loads(Path(sm.input.summary).read_text())["config"]["save_epochs"]
 try:
-    evaluate_snapshot(
-        Path(sm.params.snapshot),
+    evaluate_run(
+        [Path(sm.params.checkpoints) / snapshot_name(epoch) for epoch in saved],
         Path(sm.params.data),
         Path(sm.output.metrics).parent,
         Path(sm.input.segmenter),
@@ -24,6 +28,6 @@ try:
         kid_subset_size=sm.params.kid_subset_size,
         n_boot=sm.params.bootstrap,
     )
-except MetricsError as exc:
+except (MetricsError, FileNotFoundError, ValueError) as exc:
     print(f"evaluate: {exc}", file=sys.stderr)
     sys.exit(1)

@@ -1,4 +1,4 @@
-"""Snakemake adapter: write a run's resolved config (row over defaults, plus the seed)."""
+"""Snakemake adapter: write a row's resolved config (the row over the defaults)."""
 
 from pix2pix_ablation.config import from_mapping
 

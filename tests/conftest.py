@@ -19,6 +19,21 @@ def tiny_data(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module (``pytestmark = pytest.mark.usefixtures(...)``).
+
+    Test machines are shared: two threads competing with other jobs for two cores run
+    several times slower than one.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def tiny_config(**changes) -> ExperimentConfig:
     """A 32 px pix2pix that trains in well under a second per epoch on CPU."""
     base = dict(

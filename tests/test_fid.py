@@ -24,15 +24,7 @@ from pix2pix_ablation.metrics import (
     polynomial_kernel,
 )
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    # test machines are shared: two threads competing with other jobs for two cores run
-    # several times slower than one
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _non_isotropic(rng, n, d, scale=1.0, shift=0.0):

@@ -256,7 +256,7 @@ def test_panels_map_comparisons_to_axis_categories():
                                                                    ("baseline", 4, "epoch 4")]
     assert ep.epoch_marks and not ep.has_cost and ep.experiments == ("baseline",)
     assert len({p.id for p in found}) == len(found)
-    assert ep.arms[0].metrics_file(1) == "results/runs/baseline/seed1/eval/epoch002/metrics.json"
+    assert ep.arms[0].metrics_file(1) == "results/runs/baseline/seed1/eval/metrics.json"
     assert panels.Arm.from_dict(ep.arms[0].to_dict()) == ep.arms[0]
 
 
@@ -284,24 +284,28 @@ def test_image_count_and_seed_phrases():
 # ---------------------------------------------------------------- pages from files
 
 
-def _metrics_json(path: Path, experiment: str, seed: int, epoch: int, shift: float) -> Path:
+def _metrics_json(path: Path, experiment: str, seed: int, epoch: int, shift: float) -> tuple[Path, int]:
+    """A run evaluation as evaluate_run writes it: the epoch asked for, and a decoy epoch."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"experiment": experiment, "seed": seed, "epoch": epoch, "images": 8,
-                                "inception": "random",
-                                "metrics": {k: v + shift for k, v in METRIC_VALUES.items()}}))
-    return path
+    results = [{"experiment": experiment, "seed": seed, "epoch": e, "images": 8, "inception": "random",
+                "metrics": {k: v + shift + (0 if e == epoch else 100) for k, v in METRIC_VALUES.items()}}
+               for e in (epoch // 2, epoch)]
+    path.write_text(json.dumps({"experiment": experiment, "seed": seed, "epochs": results}))
+    return path, epoch
 
 
 def test_metrics_outputs_and_summary_from_files(tmp_path):
     files = []
     for arm, shift, step in (("base", 0.0, 0.01), ("other", 0.05, 0.03)):
         for seed in (0, 1):
-            files.append((arm, _metrics_json(tmp_path / f"{arm}{seed}.json", arm, seed, 4, shift + step * seed)))
+            files.append((arm, *_metrics_json(tmp_path / f"{arm}{seed}.json", arm, seed, 4, shift + step * seed)))
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps({"fcn_per_pixel_acc": 0.8, "fcn_per_class_acc": 0.7, "fcn_mean_iou": 0.6}))
     out = {k: tmp_path / f"out.{k}" for k in ("table.html", "points.png", "paired.html")}
     summary = metrics_panel.metrics_outputs(files, gt, out["table.html"], out["points.png"], out["paired.html"], "T")
     assert set(summary["n_seeds"]) == {2}
+    base_ssim = summary[(summary["arm"] == "base") & (summary["metric"] == "ssim")]["mean"].item()
+    assert base_ssim == pytest.approx(0.505)  # the arm's own epoch, not the decoy
     paired = out["paired.html"].read_text()
     assert paired.count(">not significant<") == len(tables.METRICS)  # 2 seeds, diffs 0.05 and 0.07
     assert paired.count("<tr>") == 1 + len(tables.METRICS)  # header + one row per metric
@@ -316,7 +320,7 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
 
 
 def test_single_arm_paired_page_says_why(tmp_path):
-    files = [("solo", _metrics_json(tmp_path / "s.json", "solo", 0, 4, 0.0))]
+    files = [("solo", *_metrics_json(tmp_path / "s.json", "solo", 0, 4, 0.0))]
     metrics_panel.metrics_outputs(files, None, tmp_path / "t.html", tmp_path / "p.png", tmp_path / "q.html", "solo")
     assert "nothing to compare" in (tmp_path / "q.html").read_text()
 

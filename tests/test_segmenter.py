@@ -16,15 +16,7 @@ from pix2pix_ablation.metrics import (
     train_segmenter,
 )
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    # test machines are shared: two threads competing with other jobs for two cores run
-    # several times slower than one
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # ------------------------------------------------------------------- scores
 # ground truth uses classes 0-2; class 3 is predicted once but never true; class 4 is

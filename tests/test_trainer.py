@@ -24,7 +24,7 @@ VARIANTS = (
     + [{"gan_mode": m} for m in CHOICES["gan_mode"]]
     + [{"patch": p} for p in (1, 16, 34)]
     + [{"generator": "encoder_decoder"}, {"d_every": 2}, {"lambda_l1_end": 10.0}, {"precision": "bf16"},
-       {"channels_last": False}, {"lr_policy": "step", "lr_step_epochs": 1}]
+       {"channels_last": True}, {"lr_policy": "step", "lr_step_epochs": 1}]
 )
 
 

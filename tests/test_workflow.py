@@ -26,6 +26,14 @@ def test_bad_config_value_is_named(tmp_path):
     assert result.returncode != 0 and "batch_size" in result.stdout
 
 
+def test_a_path_naming_no_row_is_one_clear_error(tmp_path):
+    work = make_workdir(tmp_path, ROWS)
+    result = snakemake(work, "-n", "results/runs/nosuch/seed0/train_summary.json")
+    assert result.returncode != 0
+    assert "no experiment named 'nosuch' (rows: base, inorm)" in result.stdout
+    assert not (work / "results").exists()
+
+
 @pytest.mark.slow
 def test_full_run_then_new_and_changed_rows_replan_only_themselves(tmp_path):
     work = make_workdir(tmp_path, ROWS)
@@ -46,7 +54,7 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tmp_path):
     write_rows(work, [*ROWS, "fast||0.001"])
     plan = snakemake(work, "-n", "all")
     jobs = planned_jobs(plan.stdout)
-    assert jobs["train"] == 1 and jobs["resolve_config"] == 1 and jobs["evaluate"] == 2
+    assert jobs["train"] == 1 and jobs["resolve_config"] == 1 and jobs["evaluate"] == 1
     assert planned_wildcards(plan.stdout, "train") == ["experiment=fast, seed=0"]
     assert "download_facades" not in jobs and "train_segmenter" not in jobs
 
@@ -54,7 +62,7 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tmp_path):
     write_rows(work, ["name|norm|lr", "base||0.0003", "inorm|instance|"])
     plan = snakemake(work, "-n", "all")
     assert planned_wildcards(plan.stdout, "train") == ["experiment=base, seed=0"]
-    assert planned_jobs(plan.stdout)["evaluate"] == 2
+    assert planned_jobs(plan.stdout)["evaluate"] == 1
 
 
 def test_a_200_row_table_plans_every_row(tmp_path):
@@ -64,4 +72,4 @@ def test_a_200_row_table_plans_every_row(tmp_path):
     plan = snakemake(work, "-n", "all")
     assert plan.returncode == 0, plan.stdout[-2000:]
     jobs = planned_jobs(plan.stdout)
-    assert jobs["train"] == 200 and jobs["resolve_config"] == 200 and jobs["evaluate"] == 400
+    assert jobs["train"] == 200 and jobs["resolve_config"] == 200 and jobs["evaluate"] == 200

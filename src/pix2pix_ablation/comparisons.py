@@ -42,23 +42,23 @@ class Comparison:
         return AXIS_TITLES.get(self.axis, self.axis)
 
 
-def _key_without(exp: Experiment, column: str) -> str:
-    values = {k: v for k, v in exp.config.to_dict().items() if k not in IGNORED and k != column}
-    return json.dumps(values, sort_keys=True)
-
-
 def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
     """Every group of >= 2 rows differing only in one column, plus singleton "other" groups."""
     order = {e.name: i for i, e in enumerate(experiments)}
-    columns = [c for c in experiments[0].config.to_dict() if c not in IGNORED] if experiments else []
+    # each value as JSON once per experiment: a comparison key is then a tuple of strings
+    encoded = {
+        e.name: {k: json.dumps(v) for k, v in e.config.to_dict().items() if k not in IGNORED} for e in experiments
+    }
+    columns = list(encoded[experiments[0].name]) if experiments else []
     found: list[Comparison] = []
     in_some = set()
     for column in columns:
-        groups: dict[str, list[Experiment]] = defaultdict(list)
+        groups: dict[tuple[str, ...], list[Experiment]] = defaultdict(list)
         for exp in experiments:
-            groups[_key_without(exp, column)].append(exp)
+            values = encoded[exp.name]
+            groups[tuple(v for k, v in values.items() if k != column)].append(exp)
         for members in groups.values():
-            values = {json.dumps(m.config.to_dict()[column]) for m in members}
+            values = {encoded[m.name][column] for m in members}
             if len(members) > 1 and len(values) == len(members):
                 names = tuple(sorted((m.name for m in members), key=order.__getitem__))
                 found.append(Comparison(column, names))

@@ -59,11 +59,8 @@ def _download(url: str, dest: Path, retries: int, timeout: float = 60.0) -> None
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _extract(archive: Path, into: Path, what: str) -> Path:

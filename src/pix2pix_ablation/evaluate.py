@@ -1,15 +1,17 @@
-"""Evaluation of one snapshot: translate a split, save the images, score them.
+"""Evaluation of a run's snapshots: translate a split, save the images, score them.
 
 The stages the workflow calls, each a function of files:
 ``fit_segmenter`` (once per dataset), ``real_features`` (once per dataset),
-``evaluate_snapshot`` (per experiment x seed x epoch) and ``collect_metrics``.
+``evaluate_run`` (per experiment x seed: every saved epoch) and ``collect_metrics``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +139,84 @@ def translate(generator: nn.Module, pairs: PairedImages, eval_mode: str, seed: i
     return np.stack(out)
 
 
-def evaluate_snapshot(
-    snapshot: Path,
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+@dataclass
+class _Scoring:
+    """What every snapshot of one run is scored against, loaded once per run."""
+
+    pairs: PairedImages
+    real: np.ndarray  # N,H,W,3 uint8 targets
+    labels: np.ndarray  # N,H,W class map of the label images
+    feats_real: np.ndarray
+    inception: nn.Module
+    segmenter: nn.Module
+    device: torch.device
+
+
+def _score_snapshot(snapshot: Path, scoring: _Scoring, out_dir: Path, spec: dict[str, Any],
+                    save_images: bool, cache_dir: Path) -> dict[str, Any]:
+    """Translate the split with one snapshot; write its images, per_image.tsv and metrics.json."""
+    cfg, generator, epoch = load_snapshot(snapshot, scoring.device)
+    fake = translate(generator, scoring.pairs, cfg.eval_mode, cfg.seed, scoring.device)
+    if save_images:
+        for name, image in zip(scoring.pairs.names, fake, strict=True):
+            save_png(out_dir / "images" / f"{name}.png", image)
+
+    per_image = per_image_metrics(fake, scoring.real)
+    per_image.insert(0, "image", scoring.pairs.names)
+    with atomic_open(out_dir / "per_image.tsv") as fh:
+        per_image.to_csv(fh, sep="\t", index=False)
+
+    feats_fake = cached_features(fake, scoring.inception, cache_dir, device=scoring.device)
+    n_boot = spec["bootstrap"]
+    fid_kid = bootstrap_fid_kid(feats_fake, scoring.feats_real, n_boot=n_boot, seed=cfg.seed,
+                                kid_subset_size=min(spec["kid_subset_size"], len(fake)))
+
+    metrics: dict[str, float] = {}
+    intervals: dict[str, list[float]] = {}
+    for key in ("ssim", "psnr", "l1"):
+        values = per_image[key].to_numpy(dtype=float)
+        metrics[key] = float(values.mean())
+        intervals[key] = list(bootstrap_ci(values, n_boot=n_boot, seed=cfg.seed))
+    metrics["fid"], metrics["kid"] = fid_kid["fid"], fid_kid["kid"]
+    intervals["fid"] = [fid_kid["fid_low"], fid_kid["fid_high"]]
+    intervals["kid"] = [fid_kid["kid_low"], fid_kid["kid_high"]]
+    metrics.update(fcn_scores(scoring.segmenter, fake, scoring.labels, scoring.device))
+
+    result = {
+        "experiment": cfg.name,
+        "seed": cfg.seed,
+        "epoch": epoch,
+        "split": spec["split"],
+        "images": len(fake),
+        "eval_mode": cfg.eval_mode,
+        "inception": spec["inception"],
+        "metrics": metrics,
+        "ci95": intervals,
+        "config_hash": cfg.hash(),
+        "config": cfg.to_dict(),
+        "evaluation": spec,
+        "versions": versions(),
+    }
+    write_json(out_dir / "metrics.json", result)
+    return result
+
+
+def _reusable(path: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A snapshot's earlier result, if it scored these very weights the same way (else None)."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return result if result.get("evaluation") == spec else None
+
+
+def evaluate_run(
+    snapshots: Sequence[Path],
     data_dir: Path,
     out_dir: Path,
     segmenter_path: Path,
@@ -150,70 +228,69 @@ def evaluate_snapshot(
     save_images: bool = True,
     cache_dir: Path = FEATURE_CACHE,
 ) -> dict[str, Any]:
-    """Translate ``split`` with one snapshot and write images, per-image and run metrics."""
-    device = pick_device()
-    cfg, generator, epoch = load_snapshot(snapshot, device)
-    pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
-    fake = translate(generator, pairs, cfg.eval_mode, cfg.seed, device)
-    real = _nhwc(pairs.targets)
+    """Score every saved snapshot of one run; write ``out_dir/metrics.json`` and ``per_image.tsv``.
+
+    Each snapshot gets ``out_dir/epochNNN/`` (images, per_image.tsv, metrics.json). The
+    data, the Inception network and the segmenter are loaded once for all of them, and
+    a snapshot already scored with the same weights (by content hash) and the same
+    evaluation settings is not scored again: a killed or re-run evaluation keeps what
+    it had finished.
+    """
+    if not snapshots:
+        raise ValueError(f"{out_dir}: no snapshots to evaluate")
     out_dir = Path(out_dir)
-    if save_images:
-        for name, image in zip(pairs.names, fake, strict=True):
-            save_png(out_dir / "images" / f"{name}.png", image)
+    device = pick_device()
+    cfg, _, _ = load_snapshot(snapshots[0], "cpu")  # crop size and direction are shared by the run
+    base_spec = {"split": split, "inception": inception, "kid_subset_size": kid_subset_size,
+                 "bootstrap": n_boot, "real_features_sha256": _file_sha256(Path(real_features_path))}
+    scoring: _Scoring | None = None
+    results = []
+    for snapshot in snapshots:
+        spec = {**base_spec, "snapshot_sha256": _file_sha256(Path(snapshot))}
+        epoch_dir = out_dir / Path(snapshot).stem.replace("G_", "")
+        result = _reusable(epoch_dir / "metrics.json", spec)
+        if result is None:
+            if scoring is None:
+                pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
+                feats_real = np.load(real_features_path)
+                if len(feats_real) != len(pairs):
+                    raise ValueError(f"{real_features_path}: {len(feats_real)} real features for the "
+                                     f"{len(pairs)} images of {Path(data_dir) / split}")
+                scoring = _Scoring(
+                    pairs=pairs,
+                    real=_nhwc(pairs.targets),
+                    labels=rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets)),
+                    feats_real=feats_real,
+                    inception=build_inception(inception, device),
+                    segmenter=load_segmenter(segmenter_path, device),
+                    device=device,
+                )
+            result = _score_snapshot(Path(snapshot), scoring, epoch_dir, spec, save_images, cache_dir)
+        else:
+            log.info("%s: already scored with these weights and settings", epoch_dir)
+        results.append(result)
 
-    per_image = per_image_metrics(fake, real)
-    per_image.insert(0, "image", pairs.names)
+    tables = []
+    for result in results:
+        table = pd.read_csv(out_dir / f"epoch{result['epoch']:03d}" / "per_image.tsv", sep="\t")
+        table.insert(0, "epoch", result["epoch"])
+        tables.append(table)
     with atomic_open(out_dir / "per_image.tsv") as fh:
-        per_image.to_csv(fh, sep="\t", index=False)
-
-    feats_real = np.load(real_features_path)
-    inception_net = build_inception(inception, device)
-    feats_fake = cached_features(fake, inception_net, cache_dir, device=device)
-    if len(feats_real) != len(feats_fake):
-        raise ValueError(f"{real_features_path}: {len(feats_real)} real features for {len(feats_fake)} images")
-    fid_kid = bootstrap_fid_kid(feats_fake, feats_real, n_boot=n_boot, seed=cfg.seed,
-                                kid_subset_size=min(kid_subset_size, len(fake)))
-
-    metrics: dict[str, float] = {}
-    intervals: dict[str, list[float]] = {}
-    for key in ("ssim", "psnr", "l1"):
-        values = per_image[key].to_numpy(dtype=float)
-        metrics[key] = float(values.mean())
-        intervals[key] = list(bootstrap_ci(values, n_boot=n_boot, seed=cfg.seed))
-    metrics["fid"], metrics["kid"] = fid_kid["fid"], fid_kid["kid"]
-    intervals["fid"] = [fid_kid["fid_low"], fid_kid["fid_high"]]
-    intervals["kid"] = [fid_kid["kid_low"], fid_kid["kid_high"]]
-
-    segmenter = load_segmenter(segmenter_path, device)
-    labels = rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets))
-    metrics.update(fcn_scores(segmenter, fake, labels, device))
-
-    result = {
-        "experiment": cfg.name,
-        "seed": cfg.seed,
-        "epoch": epoch,
-        "split": split,
-        "images": len(fake),
-        "eval_mode": cfg.eval_mode,
-        "inception": inception,
-        "metrics": metrics,
-        "ci95": intervals,
-        "config_hash": cfg.hash(),
-        "config": cfg.to_dict(),
-        "versions": versions(),
-    }
-    write_json(out_dir / "metrics.json", result)
-    return result
+        pd.concat(tables, ignore_index=True).to_csv(fh, sep="\t", index=False)
+    run = {key: results[-1][key] for key in ("experiment", "seed", "config_hash", "config", "versions")}
+    run["epochs"] = results
+    write_json(out_dir / "metrics.json", run)
+    return run
 
 
 def collect_metrics(metric_files: Sequence[Path], tidy_path: Path, summary_path: Path) -> pd.DataFrame:
     """One tidy table (experiment, seed, epoch, metric, value) and a per-experiment summary."""
     rows = []
     for path in metric_files:
-        run = json.loads(Path(path).read_text())
-        for metric, value in run["metrics"].items():
-            rows.append({"experiment": run["experiment"], "seed": run["seed"], "epoch": run["epoch"],
-                         "metric": metric, "value": value})
+        for result in json.loads(Path(path).read_text())["epochs"]:
+            for metric, value in result["metrics"].items():
+                rows.append({"experiment": result["experiment"], "seed": result["seed"], "epoch": result["epoch"],
+                             "metric": metric, "value": value})
     tidy = pd.DataFrame(rows, columns=["experiment", "seed", "epoch", "metric", "value"])
     with atomic_open(tidy_path) as fh:
         tidy.to_csv(fh, sep="\t", index=False)

@@ -1,6 +1,5 @@
 # Table logic: config and experiments validated before any job exists, and the few
 # input functions, each named after what it returns.
-import re
 import sys
 from pathlib import Path
 
@@ -43,13 +42,15 @@ COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 PYTHON = sys.executable
 DATA_DIR = "results/data/facades"
 DATA_MANIFEST = "results/data/manifest.json"
-RUN = "results/runs/{experiment}/seed{seed}"
+ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
+RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
 
 
+# the name pattern of the table's schema, not an alternation of the names: matching
+# every path against a 200-name alternation made planning a large table slow
 wildcard_constraints:
-    experiment="|".join(re.escape(name) for name in sorted(EXPERIMENTS)),
+    experiment=r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
     seed=r"\d+",
-    epoch=r"\d{3}",
 
 
 def runs():
@@ -57,23 +58,32 @@ def runs():
     return [(name, seed) for name, e in EXPERIMENTS.items() for seed in e.seeds]
 
 
-def run_config(wildcards):
-    """The resolved config (a dict) of one run: the row over the defaults, plus the seed."""
-    return EXPERIMENTS[wildcards.experiment].for_seed(int(wildcards.seed)).to_dict()
+def experiment(name):
+    """The table row ``name``; a path naming no row is one clear error."""
+    if name not in EXPERIMENTS:
+        raise WorkflowError(f"{config['experiments']}: no experiment named {name!r} (rows: {', '.join(EXPERIMENTS)})")
+    return EXPERIMENTS[name]
+
+
+_ROW_CONFIGS = {}
+
+
+def row_config(wildcards):
+    """The resolved config (a dict) of one row: the row over the defaults."""
+    name = wildcards.experiment
+    if name not in _ROW_CONFIGS:  # Snakemake asks more than once per job while planning
+        _ROW_CONFIGS[name] = experiment(name).config.to_dict()
+    return _ROW_CONFIGS[name]
 
 
 def evaluations():
-    """Every evaluation metrics file: experiment x seed x saved epoch."""
-    return [
-        f"results/runs/{name}/seed{seed}/eval/epoch{epoch:03d}/metrics.json"
-        for name, seed in runs()
-        for epoch in EXPERIMENTS[name].config.save_epochs
-    ]
+    """Every run's metrics file (all its saved epochs): experiment x seed."""
+    return [f"results/runs/{name}/seed{seed}/eval/metrics.json" for name, seed in runs()]
 
 
 def real_features_file(wildcards):
     """Inception features of the real photos at this run's evaluation size."""
-    size = EXPERIMENTS[wildcards.experiment].config.crop_size
+    size = experiment(wildcards.experiment).config.crop_size
     return f"results/features/real_{config.get('evaluation', {}).get('split', 'test')}_{size}px.npy"
 
 

@@ -1,5 +1,7 @@
 # Scoring: a segmenter and the real images' Inception features once per dataset, then
-# every experiment x seed x saved epoch, then one tidy table over all runs.
+# every experiment x seed (all its saved epochs in one job: the data, Inception and the
+# segmenter load once per run, and the cluster sees a third of the jobs), then one tidy
+# table over all runs.
 EVAL = config.get("evaluation", {})
 
 
@@ -44,17 +46,18 @@ rule evaluate:
         segmenter="results/segmenter/segmenter.pt",
         real_features=real_features_file,
     output:
-        metrics=RUN + "/eval/epoch{epoch}/metrics.json",
-        per_image=RUN + "/eval/epoch{epoch}/per_image.tsv",
+        # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
+        metrics=RUN + "/eval/metrics.json",
+        per_image=RUN + "/eval/per_image.tsv",
     params:
-        snapshot=lambda wc: f"results/runs/{wc.experiment}/seed{wc.seed}/checkpoints/G_epoch{wc.epoch}.pt",
+        checkpoints=RUN + "/checkpoints",
         data=DATA_DIR,
         split=EVAL.get("split", "test"),
         inception=EVAL.get("inception", "pretrained"),
         kid_subset_size=EVAL.get("kid_subset_size", 100),
         bootstrap=EVAL.get("bootstrap", 1000),
     log:
-        RUN + "/eval/epoch{epoch}/evaluate.log",
+        RUN + "/eval/evaluate.log",
     threads: resources_for("evaluate").get("cpus_per_task", 1)
     resources:
         **resources_for("evaluate"),

@@ -18,7 +18,7 @@ CAPTIONS = "../../report"
 
 
 wildcard_constraints:
-    comparison="|".join(re.escape(i) for i in sorted(PANELS)),
+    comparison=r"[^/]+",
 
 
 def report_outputs():
@@ -37,6 +37,8 @@ def report_outputs():
 
 
 def _panel(wildcards):
+    if wildcards.comparison not in PANELS:
+        raise WorkflowError(f"no report panel {wildcards.comparison!r} (panels: {', '.join(PANELS)})")
     return PANELS[wildcards.comparison]
 
 
@@ -53,7 +55,7 @@ def _grid_rows(panel):
 
 
 def _arm_files(panel):
-    return [(a.label, a.metrics_file(s)) for a in panel.arms for s in a.seeds]
+    return [(a.label, a.metrics_file(s), a.epoch) for a in panel.arms for s in a.seeds]
 
 
 def _cost_runs(panel):
@@ -65,12 +67,12 @@ def panel_losses(wildcards):
 
 
 def panel_grid_metrics(wildcards):
-    """The metrics.json beside each grid row's images (it is written after them)."""
+    """The run evaluation of each grid row (written after the row's images)."""
     return [a.metrics_file(a.seeds[0]) for a in _panel(wildcards).grid_arms]
 
 
 def panel_metrics(wildcards):
-    return [path for _, path in _arm_files(_panel(wildcards))]
+    return [path for _, path, _ in _arm_files(_panel(wildcards))]
 
 
 def panel_train_summaries(wildcards):
@@ -78,9 +80,9 @@ def panel_train_summaries(wildcards):
 
 
 def summary_metric_files():
-    """Every experiment's metrics.json at its last saved epoch, all seeds."""
+    """(name, run evaluation, last saved epoch) of every experiment and seed."""
     return [
-        (name, f"{RUN.format(experiment=name, seed=s)}/eval/epoch{e.config.save_epochs[-1]:03d}/metrics.json")
+        (name, f"{RUN.format(experiment=name, seed=s)}/eval/metrics.json", e.config.save_epochs[-1])
         for name, e in EXPERIMENTS.items()
         for s in e.seeds
     ]
@@ -119,55 +121,37 @@ def _common_params():
     )
 
 
-rule report_loss_curves:
+rule report_panel:
+    # loss curves, image grid and metric outputs of one panel in one job: they are
+    # cheap, and a 200-row table then plans ~400 fewer jobs
     input:
-        panel_losses,
-    output:
-        _flag(PANEL_DIR + "/loss_curves.png", "loss_curves.rst", "loss curves"),
-    params:
-        **_common_params(),
-        runs=lambda wc: _curve_runs(_panel(wc)),
-        smoothing=REPORT_CFG.get("smoothing", 25),
-        saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
-    localrule: True
-    script:
-        "../../scripts/report_curves.py"
-
-
-rule report_image_grid:
-    input:
-        panel_grid_metrics,
-        DATA_MANIFEST,
-    output:
-        _flag(PANEL_DIR + "/image_grid.png", "image_grid.rst", "image grid"),
-    params:
-        **_common_params(),
-        rows=lambda wc: _grid_rows(_panel(wc)),
-        data=DATA_DIR,
-        split=EVAL.get("split", "test"),
-        grid_images=EVAL.get("grid_images", 6),
-        direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
-    localrule: True
-    script:
-        "../../scripts/report_grid.py"
-
-
-rule report_metrics:
-    input:
+        losses=panel_losses,
+        grid_metrics=panel_grid_metrics,
         metrics=panel_metrics,
         ground_truth=GROUND_TRUTH,
+        data=DATA_MANIFEST,
     output:
+        curves=_flag(PANEL_DIR + "/loss_curves.png", "loss_curves.rst", "loss curves"),
+        grid=_flag(PANEL_DIR + "/image_grid.png", "image_grid.rst", "image grid"),
         table=_flag(PANEL_DIR + "/metrics.html", "metrics_table.rst", "metrics table"),
         points=_flag(PANEL_DIR + "/metrics.png", "metrics_points.rst", "metrics plot"),
         paired=_flag(PANEL_DIR + "/paired.html", "paired.rst", "paired tests"),
     params:
         **_common_params(),
+        runs=lambda wc: _curve_runs(_panel(wc)),
+        smoothing=REPORT_CFG.get("smoothing", 25),
+        saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
+        rows=lambda wc: _grid_rows(_panel(wc)),
+        data=DATA_DIR,
+        split=EVAL.get("split", "test"),
+        grid_images=EVAL.get("grid_images", 6),
+        direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
         arm_files=lambda wc: _arm_files(_panel(wc)),
         reference=lambda wc: _panel(wc).arms[0].label,
         n_arms=lambda wc: len(_panel(wc).arms),
     localrule: True
     script:
-        "../../scripts/report_metrics.py"
+        "../../scripts/report_panel.py"
 
 
 rule report_cost:
@@ -185,7 +169,7 @@ rule report_cost:
 
 rule report_summary:
     input:
-        metrics=[path for _, path in summary_metric_files()],
+        metrics=[path for _, path, _ in summary_metric_files()],
         ground_truth=GROUND_TRUTH,
     output:
         table=report(

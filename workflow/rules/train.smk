@@ -1,12 +1,13 @@
-# One training per experiment row and seed. The resolved config is a file of its own:
-# a changed row changes it (params change detection), which re-runs that row only.
+# One training per experiment row and seed. The row's resolved config is a file of its
+# own: a changed row changes it (params change detection), which re-runs that row's
+# trainings only. Each training sets its seed and saves its own config beside its results.
 
 
 rule resolve_config:
     output:
-        RUN + "/config.yaml",
+        ROW_CONFIG,
     params:
-        config=run_config,
+        config=row_config,
     localrule: True
     script:
         "../../scripts/resolve_config.py"
@@ -14,7 +15,7 @@ rule resolve_config:
 
 rule train:
     input:
-        config=RUN + "/config.yaml",
+        config=ROW_CONFIG,
         data=DATA_MANIFEST,
     output:
         summary=RUN + "/train_summary.json",
@@ -30,4 +31,4 @@ rule train:
     shell:
         # Re-submitted after a time limit or preemption, the trainer resumes from
         # RUN/checkpoints/last.pt (not a declared output, so Snakemake keeps it).
-        "OMP_NUM_THREADS={threads} P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --data {params.data} --out {params.out} 2> {log}"
+        "OMP_NUM_THREADS={threads} P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --set seed={wildcards.seed} --data {params.data} --out {params.out} 2> {log}"

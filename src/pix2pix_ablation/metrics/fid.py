@@ -248,7 +248,9 @@ def _mmd2_unbiased(ks: _KernelBlocks, ra: np.ndarray, rb: np.ndarray, paired: bo
 
     def masked_mean(k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
         keep = rows[:, None] != cols[None, :]
-        return float(k[keep].sum() / keep.sum())
+        pairs = keep.sum()
+        # a tiny resample can hold copies of one row only: no independent pair, undefined
+        return float(k[keep].sum() / pairs) if pairs else float("nan")
 
     cross = masked_mean(kxy, ra, rb) if paired else float(kxy.mean())
     return masked_mean(kxx, ra, ra) + masked_mean(kyy, rb, rb) - 2.0 * cross

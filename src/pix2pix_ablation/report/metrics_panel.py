@@ -19,15 +19,18 @@ def _upper(ground_truth: str | os.PathLike[str] | None) -> dict[str, float]:
 
 
 def metrics_outputs(
-    arm_files: Sequence[tuple[str, str | os.PathLike[str]]],
+    arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
     ground_truth: str | os.PathLike[str] | None,
     table_out: str | os.PathLike[str],
     points_out: str | os.PathLike[str],
     paired_out: str | os.PathLike[str],
     title: str,
 ) -> pd.DataFrame:
-    """From (arm label, metrics.json) pairs; arm order = first appearance, the first arm is the reference."""
-    order = list(dict.fromkeys(label for label, _ in arm_files))
+    """From (arm label, run metrics.json, epoch) triples.
+
+    Arm order = first appearance; the first arm is the reference.
+    """
+    order = list(dict.fromkeys(label for label, *_ in arm_files))
     runs = read_runs(arm_files)
     summary = summarize(runs, order)
     upper = _upper(ground_truth)
@@ -43,13 +46,13 @@ def metrics_outputs(
 
 
 def summary_outputs(
-    arm_files: Sequence[tuple[str, str | os.PathLike[str]]],
+    arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
     ground_truth: str | os.PathLike[str] | None,
     experiments: Sequence[Mapping[str, str]],
     html_out: str | os.PathLike[str],
     tsv_out: str | os.PathLike[str],
 ) -> pd.DataFrame:
-    order = list(dict.fromkeys(label for label, _ in arm_files))
+    order = list(dict.fromkeys(label for label, *_ in arm_files))
     runs = read_runs(arm_files)
     summary = summarize(runs, order)
     write_summary(html_out, tsv_out, runs, summary, experiments, _upper(ground_truth))

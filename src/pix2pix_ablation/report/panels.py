@@ -31,7 +31,8 @@ class Arm:
         return RUN_DIR.format(experiment=self.experiment, seed=seed)
 
     def metrics_file(self, seed: int) -> str:
-        return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/metrics.json"
+        """The run's evaluation (every saved epoch; this arm reads its own)."""
+        return f"{self.run_dir(seed)}/eval/metrics.json"
 
     def images_dir(self, seed: int) -> str:
         return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/images"

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,11 +55,23 @@ def fmt(metric: str, value: float) -> str:
     return f"{value:.{DIGITS.get(metric, 3)}f}"
 
 
-def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str]]]) -> pd.DataFrame:
-    """Tidy rows (arm, experiment, seed, epoch, metric, value, images, inception) of metrics.json files."""
+def epoch_result(run: dict[str, Any], epoch: int, path: str | Path = "") -> dict[str, Any]:
+    """The result of one saved epoch in a run-level metrics.json (as ``evaluate.evaluate_run`` writes it)."""
+    for result in run["epochs"]:
+        if int(result["epoch"]) == int(epoch):
+            return result
+    found = ", ".join(str(r["epoch"]) for r in run["epochs"])
+    raise KeyError(f"{path}: no evaluation of epoch {epoch} (evaluated epochs: {found})")
+
+
+def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str], int]]) -> pd.DataFrame:
+    """Tidy rows (arm, experiment, seed, epoch, metric, value, images, inception).
+
+    From (arm label, a run's eval/metrics.json, the arm's epoch) triples.
+    """
     rows = []
-    for arm, path in arm_files:
-        run = json.loads(Path(path).read_text())
+    for arm, path, epoch in arm_files:
+        run = epoch_result(json.loads(Path(path).read_text()), epoch, path)
         for metric, value in run["metrics"].items():
             rows.append({"arm": arm, "experiment": run["experiment"], "seed": int(run["seed"]),
                          "epoch": int(run["epoch"]), "metric": metric, "value": float(value),

@@ -1,0 +1,86 @@
+"""evaluate_run: every saved epoch of one run scored in one call, finished epochs kept."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pix2pix_ablation import evaluate
+from pix2pix_ablation.checkpoint import snapshot_name
+from pix2pix_ablation.trainer import train
+
+from .conftest import tiny_config
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+METRICS = {"ssim", "psnr", "l1", "fid", "kid", "fcn_per_pixel_acc", "fcn_per_class_acc", "fcn_mean_iou"}
+
+
+@pytest.fixture(scope="module")
+def scored_run(tiny_data, tmp_path_factory):
+    """A tiny trained run (snapshots at epochs 1 and 2), a segmenter and real features."""
+    root = tmp_path_factory.mktemp("eval-run")
+    train(tiny_config(name="ev"), tiny_data, root / "run")
+    segmenter, ground_truth = root / "seg.pt", root / "gt.json"
+    evaluate.fit_segmenter(tiny_data, segmenter, ground_truth,
+                           {"arch": "small", "size": 32, "epochs": 1, "batch_size": 4, "seed": 0})
+    features = root / "real.npy"
+    evaluate.real_features(tiny_data, "test", 32, "random", features, cache_dir=root / "cache")
+    return root, segmenter, features
+
+
+def _evaluate(root, tiny_data, segmenter, features):
+    snapshots = [root / "run" / "checkpoints" / snapshot_name(e) for e in (1, 2)]
+    return evaluate.evaluate_run(snapshots, tiny_data, root / "run" / "eval", segmenter, features,
+                                 inception="random", kid_subset_size=2, n_boot=20, cache_dir=root / "cache")
+
+
+def test_every_saved_epoch_is_scored_into_one_run_file(scored_run, tiny_data):
+    root, segmenter, features = scored_run
+    run = _evaluate(root, tiny_data, segmenter, features)
+    eval_dir = root / "run" / "eval"
+    same = json.dumps(json.loads((eval_dir / "metrics.json").read_text()), sort_keys=True)
+    assert same == json.dumps(run, sort_keys=True)  # (as text: tiny bootstraps can give NaN bounds)
+    assert [r["epoch"] for r in run["epochs"]] == [1, 2]
+    for result in run["epochs"]:
+        assert set(result["metrics"]) == METRICS and result["images"] == 4
+        epoch_file = json.loads((eval_dir / f"epoch{result['epoch']:03d}" / "metrics.json").read_text())
+        assert json.dumps(epoch_file, sort_keys=True) == json.dumps(result, sort_keys=True)
+        assert len(list((eval_dir / f"epoch{result['epoch']:03d}" / "images").glob("*.png"))) == 4
+    # the two snapshots differ, so do their translations
+    assert run["epochs"][0]["metrics"]["l1"] != run["epochs"][1]["metrics"]["l1"]
+    per_image = pd.read_csv(eval_dir / "per_image.tsv", sep="\t")
+    assert per_image["epoch"].tolist() == [1] * 4 + [2] * 4
+
+
+def test_rerun_keeps_finished_epochs_and_rescores_changed_weights(scored_run, tiny_data, monkeypatch):
+    root, segmenter, features = scored_run
+    first = _evaluate(root, tiny_data, segmenter, features)
+    scored = []
+    real_score = evaluate._score_snapshot
+    monkeypatch.setattr(evaluate, "_score_snapshot", lambda snap, *a, **k: scored.append(snap.name) or
+                        real_score(snap, *a, **k))
+    kept = _evaluate(root, tiny_data, segmenter, features)["epochs"]
+    assert json.dumps(kept, sort_keys=True) == json.dumps(first["epochs"], sort_keys=True)
+    assert scored == []  # nothing recomputed
+
+    # new weights for epoch 2 (a retrained run): only that epoch is scored again
+    path = root / "run" / "checkpoints" / snapshot_name(2)
+    blob = torch.load(path, weights_only=False)
+    blob["generator"] = {k: v + 0.01 if v.is_floating_point() else v for k, v in blob["generator"].items()}
+    torch.save(blob, path)
+    again = _evaluate(root, tiny_data, segmenter, features)
+    assert scored == [snapshot_name(2)]
+    assert json.dumps(again["epochs"][0], sort_keys=True) == json.dumps(first["epochs"][0], sort_keys=True)
+    assert again["epochs"][1]["metrics"]["l1"] != first["epochs"][1]["metrics"]["l1"]
+
+
+def test_real_features_of_another_split_size_is_one_clear_error(scored_run, tiny_data, tmp_path):
+    root, segmenter, _ = scored_run
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((3, 2048), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"wrong\.npy: 3 real features for the 4 images"):
+        evaluate.evaluate_run([root / "run" / "checkpoints" / snapshot_name(1)], tiny_data, tmp_path / "eval",
+                              segmenter, wrong, inception="random", n_boot=5, cache_dir=root / "cache")
