@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from torch import nn
 
 from .atomic import atomic_open, write_json
 from .checkpoint import load_snapshot
+from .config import ExperimentConfig
 from .data import PairedImages, load_split, save_png, to_uint8_image
 from .environment import pick_device, versions
 from .metrics import (
@@ -157,10 +158,29 @@ class _Scoring:
     device: torch.device
 
 
-def _score_snapshot(snapshot: Path, scoring: _Scoring, out_dir: Path, spec: dict[str, Any],
-                    save_images: bool, cache_dir: Path) -> dict[str, Any]:
+def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_features_path: Path, inception: str,
+                  segmenter_path: Path, device: torch.device) -> _Scoring:
+    pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
+    feats_real = np.load(real_features_path)
+    if len(feats_real) != len(pairs):
+        raise ValueError(f"{real_features_path}: {len(feats_real)} real features for the "
+                         f"{len(pairs)} images of {Path(data_dir) / split}")
+    return _Scoring(
+        pairs=pairs,
+        real=_nhwc(pairs.targets),
+        labels=rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets)),
+        feats_real=feats_real,
+        inception=build_inception(inception, device),
+        segmenter=load_segmenter(segmenter_path, device),
+        device=device,
+    )
+
+
+def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[[ExperimentConfig], _Scoring],
+                    out_dir: Path, spec: dict[str, Any], save_images: bool, cache_dir: Path) -> dict[str, Any]:
     """Translate the split with one snapshot; write its images, per_image.tsv and metrics.json."""
-    cfg, generator, epoch = load_snapshot(snapshot, scoring.device)
+    cfg, generator, epoch = load_snapshot(snapshot, device)
+    scoring = scoring_for(cfg)
     fake = translate(generator, scoring.pairs, cfg.eval_mode, cfg.seed, scoring.device)
     if save_images:
         for name, image in zip(scoring.pairs.names, fake, strict=True):
@@ -240,32 +260,24 @@ def evaluate_run(
         raise ValueError(f"{out_dir}: no snapshots to evaluate")
     out_dir = Path(out_dir)
     device = pick_device()
-    cfg, _, _ = load_snapshot(snapshots[0], "cpu")  # crop size and direction are shared by the run
     base_spec = {"split": split, "inception": inception, "kid_subset_size": kid_subset_size,
                  "bootstrap": n_boot, "real_features_sha256": _file_sha256(Path(real_features_path))}
     scoring: _Scoring | None = None
+
+    def scoring_for(cfg: ExperimentConfig) -> _Scoring:
+        # loaded for the first snapshot that needs scoring; the run shares size and direction
+        nonlocal scoring
+        if scoring is None:
+            scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path, device)
+        return scoring
+
     results = []
     for snapshot in snapshots:
         spec = {**base_spec, "snapshot_sha256": _file_sha256(Path(snapshot))}
         epoch_dir = out_dir / Path(snapshot).stem.replace("G_", "")
         result = _reusable(epoch_dir / "metrics.json", spec)
         if result is None:
-            if scoring is None:
-                pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
-                feats_real = np.load(real_features_path)
-                if len(feats_real) != len(pairs):
-                    raise ValueError(f"{real_features_path}: {len(feats_real)} real features for the "
-                                     f"{len(pairs)} images of {Path(data_dir) / split}")
-                scoring = _Scoring(
-                    pairs=pairs,
-                    real=_nhwc(pairs.targets),
-                    labels=rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets)),
-                    feats_real=feats_real,
-                    inception=build_inception(inception, device),
-                    segmenter=load_segmenter(segmenter_path, device),
-                    device=device,
-                )
-            result = _score_snapshot(Path(snapshot), scoring, epoch_dir, spec, save_images, cache_dir)
+            result = _score_snapshot(Path(snapshot), device, scoring_for, epoch_dir, spec, save_images, cache_dir)
         else:
             log.info("%s: already scored with these weights and settings", epoch_dir)
         results.append(result)
