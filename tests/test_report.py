@@ -250,11 +250,11 @@ def test_panels_map_comparisons_to_axis_categories():
                            ("epochs", "baseline over its saved epochs")}
     norm = by_cat[("normalisation", "baseline vs in")]
     assert [a.label for a in norm.arms] == ["baseline", "in"] and {a.epoch for a in norm.arms} == {4}
-    assert norm.arms[0].seeds == (0, 1) and norm.has_cost
+    assert norm.arms[0].seeds == (0, 1)
     ep = by_cat[("epochs", "baseline over its saved epochs")]
     assert [(a.experiment, a.epoch, a.label) for a in ep.arms] == [("baseline", 2, "epoch 2"),
                                                                    ("baseline", 4, "epoch 4")]
-    assert ep.epoch_marks and not ep.has_cost and ep.experiments == ("baseline",)
+    assert ep.epoch_marks and ep.experiments == ("baseline",)
     assert len({p.id for p in found}) == len(found)
     assert ep.arms[0].metrics_file(1) == "results/runs/baseline/seed1/eval/metrics.json"
     assert panels.Arm.from_dict(ep.arms[0].to_dict()) == ep.arms[0]
@@ -328,14 +328,22 @@ def test_single_arm_paired_page_says_why(tmp_path):
 def test_cost_table(tmp_path):
     runs = []
     for seed, wall in ((0, 100.0), (1, 140.0)):
-        p = tmp_path / f"s{seed}.json"
+        p = tmp_path / f"seed{seed}" / "train_summary.json"
+        p.parent.mkdir()
         p.write_text(json.dumps({"wall_seconds": wall, "images_per_s": 4.0, "device": "cpu", "precision": "fp32",
-                                 "iterations": 160, "train_images": 40}))
-        runs.append(("A", seed, p))
+                                 "iterations": 160, "epochs": 4, "train_images": 40}))
+        # logged every 30 iterations, the time growing linearly to the run's wall time
+        its = [*range(30, 160, 30), 160]
+        pd.DataFrame({"iteration": its, "seconds": [wall * i / 160 for i in its]}).to_csv(
+            p.parent / "losses.csv", index=False)
+        runs += [("A @ epoch 4", seed, p, 4), ("A @ epoch 1", seed, p, 1)]
     costs = cost.cost_outputs(runs, tmp_path / "c.html", "cost")
-    assert costs["wall_seconds"].mean() == 120.0
+    whole = costs[costs["arm"] == "A @ epoch 4"]
+    assert whole["wall_seconds"].mean() == 120.0 and set(whole["iterations"]) == {160}
+    first = costs[costs["arm"] == "A @ epoch 1"]  # epoch 1 ends at iteration 40: between two log rows
+    assert first["wall_seconds"].tolist() == pytest.approx([25.0, 35.0]) and set(first["iterations"]) == {40}
     text = (tmp_path / "c.html").read_text()
-    assert "2.0 min" in text and "cpu" in text
+    assert "2.0 min" in text and "30 s" in text and "cpu" in text
     assert cost.duration(30) == "30 s" and cost.duration(7200) == "2.00 h"
 
 

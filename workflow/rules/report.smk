@@ -27,9 +27,7 @@ def report_outputs():
     for pid, panel in PANELS.items():
         d = PANEL_DIR.format(comparison=pid)
         out += [f"{d}/loss_curves.png", f"{d}/image_grid.png", f"{d}/metrics.html", f"{d}/metrics.png",
-                f"{d}/paired.html"]
-        if panel.has_cost:
-            out.append(f"{d}/cost.html")
+                f"{d}/paired.html", f"{d}/cost.html"]
     return out
 
 
@@ -59,7 +57,7 @@ def _arm_files(panel):
 
 
 def _cost_runs(panel):
-    return [(a.label, s, f"{a.run_dir(s)}/train_summary.json") for a in panel.arms for s in a.seeds]
+    return [(a.label, s, f"{a.run_dir(s)}/train_summary.json", a.epoch) for a in panel.arms for s in a.seeds]
 
 
 def panel_losses(wildcards):
@@ -76,7 +74,7 @@ def panel_metrics(wildcards):
 
 
 def panel_train_summaries(wildcards):
-    return [path for _, _, path in _cost_runs(_panel(wildcards))]
+    return [path for _, _, path, _ in _cost_runs(_panel(wildcards))]
 
 
 def summary_metric_files():
@@ -122,10 +120,11 @@ def _common_params():
 
 
 rule report_panel:
-    # loss curves, image grid and metric outputs of one panel in one job: they are
-    # cheap, and a 200-row table then plans ~400 fewer jobs
+    # every figure and table of one panel in one job: they are cheap, and a 200-row
+    # table then plans ~600 fewer jobs
     input:
         losses=panel_losses,
+        train_summaries=panel_train_summaries,
         grid_metrics=panel_grid_metrics,
         metrics=panel_metrics,
         ground_truth=GROUND_TRUTH,
@@ -136,6 +135,7 @@ rule report_panel:
         table=_flag(PANEL_DIR + "/metrics.html", "metrics_table.rst", "metrics table"),
         points=_flag(PANEL_DIR + "/metrics.png", "metrics_points.rst", "metrics plot"),
         paired=_flag(PANEL_DIR + "/paired.html", "paired.rst", "paired tests"),
+        cost=_flag(PANEL_DIR + "/cost.html", "cost.rst", "training cost"),
     params:
         **_common_params(),
         runs=lambda wc: _curve_runs(_panel(wc)),
@@ -149,22 +149,10 @@ rule report_panel:
         arm_files=lambda wc: _arm_files(_panel(wc)),
         reference=lambda wc: _panel(wc).arms[0].label,
         n_arms=lambda wc: len(_panel(wc).arms),
+        cost_runs=lambda wc: _cost_runs(_panel(wc)),
     localrule: True
     script:
         "../../scripts/report_panel.py"
-
-
-rule report_cost:
-    input:
-        panel_train_summaries,
-    output:
-        _flag(PANEL_DIR + "/cost.html", "cost.rst", "training cost"),
-    params:
-        **_common_params(),
-        runs=lambda wc: _cost_runs(_panel(wc)),
-    localrule: True
-    script:
-        "../../scripts/report_cost.py"
 
 
 rule report_summary:

@@ -1,4 +1,9 @@
-"""Training cost per arm: wall time, throughput and where it ran, from train_summary.json."""
+"""Training cost per arm: wall time, throughput and where it ran.
+
+An arm is one experiment at one saved epoch, so its cost is the training up to that
+epoch: the whole run (train_summary.json) for an arm at the run's last epoch, the wall
+time at that epoch's last iteration (from losses.csv beside it) for an earlier one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .html import Cell, Row, table_html, write_page
@@ -16,14 +23,29 @@ from .tables import t_interval
 COLUMNS = ["arm", "seed", "wall_seconds", "images_per_s", "device", "precision", "iterations", "train_images"]
 
 
-def read_costs(runs: Iterable[tuple[str, int, str | os.PathLike[str]]]) -> pd.DataFrame:
-    """One row per (arm label, seed, train_summary.json)."""
+def _until_epoch(summary: dict[str, Any], losses_path: Path, epoch: int) -> tuple[float, int]:
+    """(wall seconds, iterations) of a run up to the end of ``epoch``.
+
+    The loss log has a row every ``log_every`` iterations with the cumulative wall time;
+    the time at the epoch's last iteration is interpolated between the rows around it.
+    """
+    iterations = int(summary["iterations"]) * epoch // int(summary["epochs"])
+    log = pd.read_csv(losses_path)
+    seconds = np.interp(iterations, [0, *log["iteration"]], [0.0, *log["seconds"]])
+    return float(seconds), iterations
+
+
+def read_costs(runs: Iterable[tuple[str, int, str | os.PathLike[str], int | None]]) -> pd.DataFrame:
+    """One row per (arm label, seed, train_summary.json, the arm's epoch or None for the whole run)."""
     rows = []
-    for arm, seed, path in runs:
+    for arm, seed, path, epoch in runs:
         s = json.loads(Path(path).read_text())
-        rows.append({"arm": arm, "seed": int(seed), "wall_seconds": float(s.get("wall_seconds", math.nan)),
+        wall, iterations = float(s.get("wall_seconds", math.nan)), int(s.get("iterations", 0))
+        if epoch is not None and "epochs" in s and int(epoch) < int(s["epochs"]):
+            wall, iterations = _until_epoch(s, Path(path).parent / "losses.csv", int(epoch))
+        rows.append({"arm": arm, "seed": int(seed), "wall_seconds": wall,
                      "images_per_s": float(s.get("images_per_s", math.nan)), "device": str(s.get("device", "?")),
-                     "precision": str(s.get("precision", "?")), "iterations": int(s.get("iterations", 0)),
+                     "precision": str(s.get("precision", "?")), "iterations": iterations,
                      "train_images": int(s.get("train_images", 0))})
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -59,14 +81,15 @@ def write_cost_table(out: str | os.PathLike[str], costs: pd.DataFrame, arm_order
         ]))
     table = table_html(["arm", "seeds", "wall time", "images/s", "iterations", "device", "precision"], rows,
                        ["", "", "training wall-clock time per run", "training images per second", "", "", ""])
-    notes = ["Per training run, mean over seeds [95% CI]; wall time includes data loading and checkpointing but "
-             "not evaluation. Runs on different devices (see the device column) are not comparable in time."]
+    notes = ["Per training run up to the arm's epoch, mean over seeds [95% CI]; wall time includes data loading "
+             "and checkpointing but not evaluation. Runs on different devices (see the device column) are not "
+             "comparable in time."]
     write_page(out, title, [table], notes)
 
 
-def cost_outputs(runs: Sequence[tuple[str, int, str | os.PathLike[str]]], out: str | os.PathLike[str],
+def cost_outputs(runs: Sequence[tuple[str, int, str | os.PathLike[str], int | None]], out: str | os.PathLike[str],
                  title: str) -> pd.DataFrame:
-    """From (arm label, seed, train_summary.json) runs, in arm order."""
+    """From (arm label, seed, train_summary.json, arm epoch) runs, in arm order."""
     costs = read_costs(runs)
-    write_cost_table(out, costs, list(dict.fromkeys(label for label, _, _ in runs)), f"{title}: training cost")
+    write_cost_table(out, costs, list(dict.fromkeys(label for label, *_ in runs)), f"{title}: training cost")
     return costs

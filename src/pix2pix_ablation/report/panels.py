@@ -60,11 +60,6 @@ class Panel:
     def experiments(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a.experiment for a in self.arms))
 
-    @property
-    def has_cost(self) -> bool:
-        # arms of one run at several epochs share one training: nothing to compare
-        return len(self.experiments) == len(self.arms)
-
 
 def _all_epochs(exp: Experiment, label_with_name: bool) -> tuple[Arm, ...]:
     prefix = f"{exp.name} @ " if label_with_name else ""
