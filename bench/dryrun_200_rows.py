@@ -3,7 +3,8 @@
 Builds a scratch copy of the workflow (Snakefile, workflow/, scripts/, config/, report/
 copied; src/ symlinked) with a table of ``--rows`` experiments (each row changes one or
 two knobs, as real ablation rows do) and times the dry run ``--repeats`` times, next to
-the repository's own table for scale. ``--profile`` also runs it once under cProfile and
+the repository's own table (for scale) and a trivial Snakefile planning as many jobs
+(Snakemake's own planning cost for that many jobs, the floor). ``--profile`` also runs it once under cProfile and
 prints the functions with the most cumulative time, and times the table loading
 (``experiments.load_experiments``) on its own.
 
@@ -73,6 +74,16 @@ def scratch_copy(dest: Path, n_rows: int | None) -> Path:
     return dest
 
 
+def trivial_workflow(dest: Path, n_jobs: int) -> Path:
+    """A Snakefile of ``n_jobs`` one-line jobs: Snakemake's own planning floor for that many jobs."""
+    dest.mkdir(parents=True)
+    (dest / "Snakefile").write_text(
+        f'rule all:\n    input: expand("out/{{i}}.txt", i=range({n_jobs - 1}))\n\n'
+        'rule one:\n    output: "out/{i}.txt"\n    shell: "touch {output}"\n'
+    )
+    return dest
+
+
 def dry_run(workdir: Path) -> tuple[float, int]:
     """Seconds of one ``snakemake -n all`` and the number of jobs it planned."""
     t0 = time.perf_counter()
@@ -124,11 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         big = scratch_copy(Path(tmp) / "big", args.rows)
         own = scratch_copy(Path(tmp) / "own", None)
-        timings: dict[str, list[float]] = {"big": [], "own": []}
+        timings: dict[str, list[float]] = {"big": [], "own": [], "trivial": []}
         jobs = {}
+        workdirs = {"big": big, "own": own}
         for _ in range(args.repeats):  # interleaved
-            for key, workdir in (("big", big), ("own", own)):
-                seconds, jobs[key] = dry_run(workdir)
+            for key in timings:
+                if key == "trivial" and key not in workdirs:  # as many jobs as the big table plans
+                    workdirs[key] = trivial_workflow(Path(tmp) / "trivial", jobs["big"])
+                seconds, jobs[key] = dry_run(workdirs[key])
                 timings[key].append(seconds)
         result = {
             "rows": args.rows,
@@ -139,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                                   if line.strip() and not line.startswith("#")) - 1,
             "own_table_dry_run_seconds": round(statistics.median(timings["own"]), 2),
             "own_table_jobs_planned": jobs["own"],
+            "trivial_same_jobs_seconds": round(statistics.median(timings["trivial"]), 2),
             "target_seconds": 5.0,
         }
         if args.profile:
