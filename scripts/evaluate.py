@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 
-from pix2pix_ablation.checkpoint import snapshot_name
 from pix2pix_ablation.evaluate import evaluate_run
 from pix2pix_ablation.metrics import MetricsError
 
@@ -18,7 +17,8 @@ logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 saved = json.loads(Path(sm.input.summary).read_text())["config"]["save_epochs"]
 try:
     evaluate_run(
-        [Path(sm.params.checkpoints) / snapshot_name(epoch) for epoch in saved],
+        Path(sm.params.checkpoints),
+        saved,
         Path(sm.params.data),
         Path(sm.output.metrics).parent,
         Path(sm.input.segmenter),

@@ -32,9 +32,8 @@ def scored_run(tiny_data, tmp_path_factory):
 
 
 def _evaluate(root, tiny_data, segmenter, features):
-    snapshots = [root / "run" / "checkpoints" / snapshot_name(e) for e in (1, 2)]
-    return evaluate.evaluate_run(snapshots, tiny_data, root / "run" / "eval", segmenter, features,
-                                 inception="random", kid_subset_size=2, n_boot=20, cache_dir=root / "cache")
+    return evaluate.evaluate_run(root / "run" / "checkpoints", (1, 2), tiny_data, root / "run" / "eval", segmenter,
+                                 features, inception="random", kid_subset_size=2, n_boot=20, cache_dir=root / "cache")
 
 
 def test_every_saved_epoch_is_scored_into_one_run_file(scored_run, tiny_data):
@@ -82,5 +81,5 @@ def test_real_features_of_another_split_size_is_one_clear_error(scored_run, tiny
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((3, 2048), dtype=np.float32))
     with pytest.raises(ValueError, match=r"wrong\.npy: 3 real features for the 4 images"):
-        evaluate.evaluate_run([root / "run" / "checkpoints" / snapshot_name(1)], tiny_data, tmp_path / "eval",
+        evaluate.evaluate_run(root / "run" / "checkpoints", (1,), tiny_data, tmp_path / "eval",
                               segmenter, wrong, inception="random", n_boot=5, cache_dir=root / "cache")

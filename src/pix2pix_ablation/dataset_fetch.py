@@ -9,7 +9,6 @@ removed by the next one. The manifest records the source and the archive's sha25
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import shutil
 import tarfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_json
+from .hashing import file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SPLITS = ("train", "val", "test")
@@ -56,11 +56,6 @@ def _download(url: str, dest: Path, retries: int, timeout: float = 60.0) -> None
         if attempt < retries:
             time.sleep(min(2.0 ** attempt, 30.0))  # back off before retrying a flaky server
     raise FetchError(f"download of {url} failed after {retries} attempt(s): {last}")
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _extract(archive: Path, into: Path, what: str) -> Path:
@@ -144,7 +139,7 @@ def fetch_dataset(
                 if not archive.is_file():
                     raise FetchError(f"{source}: no such archive or directory (data.source in the config)")
             size = archive.stat().st_size
-            manifest.update(bytes=size, sha256=_sha256(archive))
+            manifest.update(bytes=size, sha256=file_sha256(archive))
             if expected_bytes and size != expected_bytes:
                 raise FetchError(
                     f"{source}: archive has {size} bytes, expected {expected_bytes} (truncated or a different file)"

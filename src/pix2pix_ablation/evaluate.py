@@ -7,7 +7,6 @@ The stages the workflow calls, each a function of files:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -21,10 +20,11 @@ import torch
 from torch import nn
 
 from .atomic import atomic_open, write_json
-from .checkpoint import load_snapshot
+from .checkpoint import load_snapshot, snapshot_name
 from .config import ExperimentConfig
 from .data import PairedImages, load_split, save_png, to_uint8_image
 from .environment import pick_device, versions
+from .hashing import file_sha256
 from .metrics import (
     bootstrap_ci,
     bootstrap_fid_kid,
@@ -140,11 +140,6 @@ def translate(generator: nn.Module, pairs: PairedImages, eval_mode: str, seed: i
     return np.stack(out)
 
 
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 @dataclass
 class _Scoring:
     """What every snapshot of one run is scored against, loaded once per run."""
@@ -235,8 +230,14 @@ def _reusable(path: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
     return result if result.get("evaluation") == spec else None
 
 
+def epoch_dir(eval_dir: Path, epoch: int) -> Path:
+    """Where one saved epoch's translations and scores go inside a run's ``eval/``."""
+    return Path(eval_dir) / f"epoch{epoch:03d}"
+
+
 def evaluate_run(
-    snapshots: Sequence[Path],
+    checkpoints: Path,
+    epochs: Sequence[int],
     data_dir: Path,
     out_dir: Path,
     segmenter_path: Path,
@@ -248,20 +249,20 @@ def evaluate_run(
     save_images: bool = True,
     cache_dir: Path = FEATURE_CACHE,
 ) -> dict[str, Any]:
-    """Score every saved snapshot of one run; write ``out_dir/metrics.json`` and ``per_image.tsv``.
+    """Score the snapshots of ``epochs`` in ``checkpoints``; write ``out_dir/metrics.json`` and ``per_image.tsv``.
 
-    Each snapshot gets ``out_dir/epochNNN/`` (images, per_image.tsv, metrics.json). The
+    Each epoch gets ``out_dir/epochNNN/`` (images, per_image.tsv, metrics.json). The
     data, the Inception network and the segmenter are loaded once for all of them, and
     a snapshot already scored with the same weights (by content hash) and the same
     evaluation settings is not scored again: a killed or re-run evaluation keeps what
     it had finished.
     """
-    if not snapshots:
-        raise ValueError(f"{out_dir}: no snapshots to evaluate")
+    if not epochs:
+        raise ValueError(f"{out_dir}: no saved epochs to evaluate")
     out_dir = Path(out_dir)
     device = pick_device()
     base_spec = {"split": split, "inception": inception, "kid_subset_size": kid_subset_size,
-                 "bootstrap": n_boot, "real_features_sha256": _file_sha256(Path(real_features_path))}
+                 "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path)}
     scoring: _Scoring | None = None
 
     def scoring_for(cfg: ExperimentConfig) -> _Scoring:
@@ -272,20 +273,20 @@ def evaluate_run(
         return scoring
 
     results = []
-    for snapshot in snapshots:
-        spec = {**base_spec, "snapshot_sha256": _file_sha256(Path(snapshot))}
-        epoch_dir = out_dir / Path(snapshot).stem.replace("G_", "")
-        result = _reusable(epoch_dir / "metrics.json", spec)
+    for epoch in epochs:
+        snapshot, directory = Path(checkpoints) / snapshot_name(epoch), epoch_dir(out_dir, epoch)
+        spec = {**base_spec, "snapshot_sha256": file_sha256(snapshot)}
+        result = _reusable(directory / "metrics.json", spec)
         if result is None:
-            result = _score_snapshot(Path(snapshot), device, scoring_for, epoch_dir, spec, save_images, cache_dir)
+            result = _score_snapshot(snapshot, device, scoring_for, directory, spec, save_images, cache_dir)
         else:
-            log.info("%s: already scored with these weights and settings", epoch_dir)
+            log.info("%s: already scored with these weights and settings", directory)
         results.append(result)
 
     tables = []
-    for result in results:
-        table = pd.read_csv(out_dir / f"epoch{result['epoch']:03d}" / "per_image.tsv", sep="\t")
-        table.insert(0, "epoch", result["epoch"])
+    for epoch in epochs:
+        table = pd.read_csv(epoch_dir(out_dir, epoch) / "per_image.tsv", sep="\t")
+        table.insert(0, "epoch", epoch)
         tables.append(table)
     with atomic_open(out_dir / "per_image.tsv") as fh:
         pd.concat(tables, ignore_index=True).to_csv(fh, sep="\t", index=False)

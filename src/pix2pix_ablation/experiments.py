@@ -30,9 +30,6 @@ class Experiment:
     seeds: tuple[int, ...]
     description: str = ""
 
-    def for_seed(self, seed: int) -> ExperimentConfig:
-        return self.config.replace(seed=seed)
-
 
 def allowed_columns() -> list[str]:
     return [*META_COLUMNS, *(f for f in field_names() if f not in ("name", "seed"))]

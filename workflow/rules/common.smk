@@ -44,6 +44,7 @@ DATA_DIR = "results/data/facades"
 DATA_MANIFEST = "results/data/manifest.json"
 ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
 RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
+RUN_METRICS = RUN + "/eval/metrics.json"  # the run's evaluation: every saved epoch
 
 
 # the name pattern of the table's schema, not an alternation of the names: matching
@@ -65,20 +66,14 @@ def experiment(name):
     return EXPERIMENTS[name]
 
 
-_ROW_CONFIGS = {}
-
-
 def row_config(wildcards):
     """The resolved config (a dict) of one row: the row over the defaults."""
-    name = wildcards.experiment
-    if name not in _ROW_CONFIGS:  # Snakemake asks more than once per job while planning
-        _ROW_CONFIGS[name] = experiment(name).config.to_dict()
-    return _ROW_CONFIGS[name]
+    return experiment(wildcards.experiment).config.to_dict()
 
 
 def evaluations():
     """Every run's metrics file (all its saved epochs): experiment x seed."""
-    return [f"results/runs/{name}/seed{seed}/eval/metrics.json" for name, seed in runs()]
+    return [RUN_METRICS.format(experiment=name, seed=seed) for name, seed in runs()]
 
 
 def real_features_file(wildcards):

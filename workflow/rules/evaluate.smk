@@ -47,7 +47,7 @@ rule evaluate:
         real_features=real_features_file,
     output:
         # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
-        metrics=RUN + "/eval/metrics.json",
+        metrics=RUN_METRICS,
         per_image=RUN + "/eval/per_image.tsv",
     params:
         checkpoints=RUN + "/checkpoints",

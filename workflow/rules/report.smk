@@ -80,7 +80,7 @@ def panel_train_summaries(wildcards):
 def summary_metric_files():
     """(name, run evaluation, last saved epoch) of every experiment and seed."""
     return [
-        (name, f"{RUN.format(experiment=name, seed=s)}/eval/metrics.json", e.config.save_epochs[-1])
+        (name, RUN_METRICS.format(experiment=name, seed=s), e.config.save_epochs[-1])
         for name, e in EXPERIMENTS.items()
         for s in e.seeds
     ]
@@ -109,16 +109,6 @@ def _flag(path, caption, figure):
     )
 
 
-def _common_params():
-    return dict(
-        title=lambda wc: _panel(wc).title,
-        axis=lambda wc: _panel(wc).axis,
-        seeds=lambda wc: seeds_phrase(_panel(wc).arms),
-        images=_images_phrase(),
-        inception=EVAL.get("inception", "pretrained"),
-    )
-
-
 rule report_panel:
     # every figure and table of one panel in one job: they are cheap, and a 200-row
     # table then plans ~600 fewer jobs
@@ -137,7 +127,11 @@ rule report_panel:
         paired=_flag(PANEL_DIR + "/paired.html", "paired.rst", "paired tests"),
         cost=_flag(PANEL_DIR + "/cost.html", "cost.rst", "training cost"),
     params:
-        **_common_params(),
+        title=lambda wc: _panel(wc).title,
+        axis=lambda wc: _panel(wc).axis,
+        seeds=lambda wc: seeds_phrase(_panel(wc).arms),
+        images=_images_phrase(),
+        inception=EVAL.get("inception", "pretrained"),
         runs=lambda wc: _curve_runs(_panel(wc)),
         smoothing=REPORT_CFG.get("smoothing", 25),
         saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
