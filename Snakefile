@@ -1,13 +1,14 @@
 # pix2pix-ablation: facades -> one training per experiment row and seed -> metrics -> report.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
-
-
-report: "report/workflow.rst"
+# the embedded defaults, found beside this file whatever the working directory
+# (--directory); a --configfile overrides them key by key
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 include: "workflow/rules/common.smk"
@@ -15,6 +16,22 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+
+
+# The report's landing page describes the run from the run's own files once they exist
+# (rule report_description), whatever config the report command is given; before that,
+# a page saying so.
+report: str(Path(REPORT_TEXT).resolve()) if Path(REPORT_TEXT).exists() else "report/pending.rst"
+
+
+onsuccess:
+    # `snakemake all --report-after-run`: the landing page did not exist when this file
+    # was read, but the run that just succeeded wrote it (the report: directive only
+    # works while the Snakefile is parsed, hence the attribute)
+    if Path(REPORT_TEXT).exists():
+        from snakemake.sourcecache import LocalSourceFile
+
+        workflow.report_text = LocalSourceFile(str(Path(REPORT_TEXT).resolve()))
 
 
 rule all:

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import torch
 
+from pix2pix_ablation.environment import DeviceError, job_device, job_threads
 from pix2pix_ablation.evaluate import evaluate_run
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-torch.set_num_threads(sm.threads)
+torch.set_num_threads(job_threads(sm.threads))
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 # the epochs the trainer saved, from its own record of the resolved config
 saved = json.loads(Path(sm.input.summary).read_text())["config"]["save_epochs"]
+weights = list(sm.input.weights)
 try:
     evaluate_run(
         Path(sm.params.checkpoints),
@@ -27,7 +29,10 @@ try:
         inception=sm.params.inception,
         kid_subset_size=sm.params.kid_subset_size,
         n_boot=sm.params.bootstrap,
+        cache_dir=Path(sm.params.cache),
+        device=job_device(sm.resources),
+        weights=Path(weights[0]) if weights else None,
     )
-except (MetricsError, FileNotFoundError, ValueError) as exc:
+except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:
     print(f"evaluate: {exc}", file=sys.stderr)
     sys.exit(1)

@@ -412,7 +412,8 @@ def tiny_report(tmp_path_factory) -> dict:
     (work / "config" / "tiny-experiments.tsv").write_text(TINY_TABLE)
     (work / "config" / "tiny.yaml").write_text(TINY_CONFIG)
     times = {"all": _snakemake(work, "--cores", "2", "all", timeout=1500)}
-    times["html"] = _snakemake(work, "--report", "results/report.html", timeout=300)
+    # as users type it: the `report` target builds results/report.html
+    times["html"] = _snakemake(work, "--cores", "1", "report", timeout=300)
     times["zip"] = _snakemake(work, "--report", "results/report.zip", timeout=300)
     print(f"\ntiny report workflow: all {times['all']:.0f} s, --report html {times['html']:.0f} s, "
           f"zip {times['zip']:.0f} s")
@@ -441,8 +442,40 @@ def test_report_has_every_category_and_figure(tiny_report):
         assert result["caption"].strip(), f"{path} has no caption"
         assert all(isinstance(v, str) for v in (result["labels"] or {}).values())  # the JS sorts them as text
     paired = next(r for p, r in results.items() if p.endswith("norm--baseline/paired.html"))
-    assert "2 seeds per arm" in paired["caption"] and "8 test images" in paired["caption"]
-    assert "random" in text and "not comparable to published" in text  # the demo's Inception caveat
+    assert "2 seeds per arm" in paired["caption"] and "every image of the evaluation split" in paired["caption"]
+    assert "8 test images" in (tiny_report["dir"] / "results" / "report" / "norm--baseline" / "metrics.html").read_text()
+
+
+def _landing_page(report_html: Path) -> str:
+    """The report's global description (Snakemake embeds it as `var workflow_desc = "<html>";`), as text."""
+    match = re.search(r"var workflow_desc = (\".*?\");\n", report_html.read_text(), re.S)
+    assert match, "report has no `var workflow_desc`"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", json.loads(match.group(1))))
+
+
+@pytest.mark.slow
+def test_landing_page_describes_the_run(tiny_report):
+    page = _landing_page(tiny_report["html"])
+    assert "Synthetic facades" in page and "64 px" in page
+    assert "16 training, 4 validation and 8 test images" in page
+    assert "On 8 test images per run" in page
+    assert "not comparable to published FID/KID numbers" in page  # the demo's Inception caveat
+    assert "4 experiments, 6 trainings" in page and "1-2 seed(s) per experiment" in page
+
+
+@pytest.mark.slow
+def test_a_report_with_another_configfile_still_describes_the_run(tiny_report):
+    """The landing page comes from what the run recorded, not from the report command's config."""
+    other = TINY_CONFIG.replace("inception: random", "inception: pretrained")
+    for old, new in (("{train: 16, val: 4, test: 8}", "{train: 400, val: 100, test: 106}"),
+                     ("{train: 16, val: 4, test: 8, size: 64", "{train: 400, val: 100, test: 106, size: 256")):
+        other = other.replace(old, new)
+    (tiny_report["dir"] / "config" / "other.yaml").write_text(other)
+    _snakemake(tiny_report["dir"], "--configfile", "config/other.yaml", "--report", "results/other.html",
+               timeout=300)
+    page = _landing_page(tiny_report["dir"] / "results" / "other.html")
+    assert "16 training, 4 validation and 8 test images" in page and "400" not in page
+    assert "not comparable to published FID/KID numbers" in page
 
 
 @pytest.mark.slow

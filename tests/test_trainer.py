@@ -1,6 +1,5 @@
 import json
 import math
-import os
 import random
 import signal
 import subprocess
@@ -9,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from pix2pix_ablation import trainer
 from pix2pix_ablation.checkpoint import load_snapshot
 from pix2pix_ablation.config import CHOICES
 from pix2pix_ablation.data import load_split
@@ -70,7 +70,7 @@ def test_a_trained_model_beats_the_mean_image_on_synthetic_test_facades(tmp_path
 
 def test_snapshot_rebuilds_the_trained_generator(tmp_path, tiny_data):
     cfg = tiny_config(norm="instance", attention="skip")
-    train(cfg, tiny_data, tmp_path)
+    train(cfg, tiny_data, tmp_path, keep_state=True)  # the state is what the snapshot is compared with
     loaded_cfg, generator, epoch = load_snapshot(tmp_path / "checkpoints" / "G_epoch002.pt")
     assert loaded_cfg == cfg and epoch == 2
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["generator"]
@@ -78,24 +78,136 @@ def test_snapshot_rebuilds_the_trained_generator(tmp_path, tiny_data):
         assert torch.equal(value, state[key]), key
 
 
-def test_finished_run_is_not_trained_again(tmp_path, tiny_data):
+def _checkpoint_files(run_dir) -> list[str]:
+    """The weights files in checkpoints/ (finished.json, the finished run's record, aside)."""
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir() if p.name != trainer.FINISHED)
+
+
+def _fingerprint(run_dir) -> dict[str, tuple[bytes, int]]:
+    """Bytes and mtime of what a finished run must not rewrite."""
+    paths = [run_dir / "losses.csv", run_dir / "train_summary.json", *(run_dir / "checkpoints").glob("G_epoch*.pt")]
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+
+def _refuse_training(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a finished run was trained (or its data loaded) again")
+
+    for name in ("load_split", "build_models", "train_step"):
+        monkeypatch.setattr(trainer, name, refuse)
+
+
+def test_a_finished_run_keeps_its_snapshots_and_drops_the_training_state(tmp_path, tiny_data):
+    train(tiny_config(), tiny_data, tmp_path)
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt", "G_epoch002.pt"]
+
+
+def test_keep_state_keeps_the_training_state_of_a_finished_run(tmp_path, tiny_data):
+    summary = train(tiny_config(), tiny_data, tmp_path, keep_state=True)
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt", "G_epoch002.pt", "last.prev.pt", "last.pt"]
+    state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    assert state["iteration"] == summary["iterations"] == 8
+
+
+def test_finished_run_is_not_trained_again(tmp_path, tiny_data, monkeypatch):
     cfg = tiny_config(epochs=1, save_epochs=(1,))
     first = train(cfg, tiny_data, tmp_path)
-    mtime = os.path.getmtime(tmp_path / "checkpoints" / "last.pt")
+    before = _fingerprint(tmp_path)
+    _refuse_training(monkeypatch)
     assert train(cfg, tiny_data, tmp_path) == first
-    assert os.path.getmtime(tmp_path / "checkpoints" / "last.pt") == mtime
+    assert _fingerprint(tmp_path) == before
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt"]
+
+
+def test_a_finished_run_with_its_state_kept_is_not_trained_again(tmp_path, tiny_data, monkeypatch):
+    cfg = tiny_config(epochs=1, save_epochs=(1,))
+    first = train(cfg, tiny_data, tmp_path, keep_state=True)
+    last = tmp_path / "checkpoints" / "last.pt"
+    mtime = last.stat().st_mtime_ns
+    _refuse_training(monkeypatch)
+    assert train(cfg, tiny_data, tmp_path, keep_state=True) == first
+    assert last.stat().st_mtime_ns == mtime
+
+
+def test_state_left_by_a_kill_after_the_summary_is_removed_without_training(tmp_path, tiny_data, monkeypatch):
+    """A kill between writing train_summary.json and removing last*.pt: the re-run only cleans up."""
+    cfg = tiny_config(epochs=1, save_epochs=(1,))
+    first = train(cfg, tiny_data, tmp_path, keep_state=True)  # the files such a kill leaves
+    before = _fingerprint(tmp_path)
+    _refuse_training(monkeypatch)
+    assert train(cfg, tiny_data, tmp_path) == first
+    assert _fingerprint(tmp_path) == before
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt"]
+
+
+@pytest.mark.parametrize("spoil", ["record-hash", "record-iterations", "record-garbage"])
+def test_a_run_is_finished_only_with_its_record_for_this_plan_and_every_snapshot(tmp_path, tiny_data, spoil):
+    cfg = tiny_config()
+    train(cfg, tiny_data, tmp_path, keep_state=True)
+    record_path = tmp_path / "checkpoints" / trainer.FINISHED
+    record = json.loads(record_path.read_text())
+    if spoil == "record-hash":
+        record["summary"]["config_hash"] = "0" * 16
+        record_path.write_text(json.dumps(record))
+    elif spoil == "record-iterations":
+        record["summary"]["iterations"] = 4
+        record_path.write_text(json.dumps(record))
+    else:
+        record_path.write_text('{"summary": ')  # cut off
+    again = train(cfg, tiny_data, tmp_path)
+    # not finished: the state at the last iteration is resumed and the summary written again
+    assert again["iterations"] == 8 and again["images_this_process"] == 0
+    assert json.loads((tmp_path / "train_summary.json").read_text()) == again
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt", "G_epoch002.pt"]
+
+
+def test_outputs_snakemake_deleted_are_restored_without_training(tmp_path, tiny_data, monkeypatch):
+    """A controller that died while the cluster finished the job: Snakemake deletes the job's
+    outputs as incomplete and runs it again; the run's own record restores them."""
+    cfg = tiny_config()
+    first = train(cfg, tiny_data, tmp_path)
+    log = (tmp_path / "losses.csv").read_text()
+    (tmp_path / "train_summary.json").unlink()
+    (tmp_path / "losses.csv").unlink()
+    _refuse_training(monkeypatch)
+    assert train(cfg, tiny_data, tmp_path) == first
+    assert json.loads((tmp_path / "train_summary.json").read_text()) == first
+    assert (tmp_path / "losses.csv").read_text() == log
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt", "G_epoch002.pt"]
+
+
+def test_a_lost_snapshot_of_a_finished_run_is_trained_again_identically(tmp_path, tiny_data):
+    cfg = tiny_config()
+    train(cfg, tiny_data, tmp_path)
+    snapshot = tmp_path / "checkpoints" / "G_epoch001.pt"
+    weights = torch.load(snapshot, weights_only=False)["generator"]
+    log = _losses_without_seconds(tmp_path)
+    snapshot.unlink()
+    # no training state is left to resume from: the run starts over (and ends the same on CPU)
+    assert train(cfg, tiny_data, tmp_path)["images_this_process"] == 16
+    again = torch.load(snapshot, weights_only=False)["generator"]
+    assert all(torch.equal(weights[k], again[k]) for k in weights)
+    assert _losses_without_seconds(tmp_path) == log
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt", "G_epoch002.pt"]
+
+
+def _losses_without_seconds(run_dir) -> list[str]:
+    return [line.rsplit(",", 1)[0] for line in (run_dir / "losses.csv").read_text().splitlines()]
 
 
 def test_a_changed_config_starts_fresh_instead_of_resuming(tmp_path, tiny_data):
-    train(tiny_config(epochs=1, save_epochs=(1,)), tiny_data, tmp_path)
+    train(tiny_config(epochs=1, save_epochs=(1,)), tiny_data, tmp_path, keep_state=True)
     summary = train(tiny_config(epochs=1, save_epochs=(1,), lr=1e-3), tiny_data, tmp_path)
     assert summary["images_this_process"] == 8
 
 
-def _weights(run_dir):
-    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
-    return {**{f"G.{k}": v for k, v in state["generator"].items()},
-            **{f"D.{k}": v for k, v in state["discriminator"].items()}}
+def _snapshot_weights(run_dir, epochs):
+    """Every saved generator; the final one is the trained G (the full state goes at the end)."""
+    weights = {}
+    for epoch in epochs:
+        blob = torch.load(run_dir / "checkpoints" / f"G_epoch{epoch:03d}.pt", weights_only=False)
+        weights.update({f"epoch{epoch}.{k}": v for k, v in blob["generator"].items()})
+    return weights
 
 
 def _train_cmd(cfg_path, data, out):
@@ -135,25 +247,44 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
     assert "resuming from iteration" in done.stderr
     assert resumed_from == sorted(resumed_from) and resumed_from[-1] > 0
 
-    ref, res = _weights(reference), _weights(interrupted)
+    # the default run drops its training state at the end, so the snapshots are compared
+    # (tests/reliability/test_trainer_faults.py compares the kept full state, D and Adam included)
+    ref, res = _snapshot_weights(reference, cfg.save_epochs), _snapshot_weights(interrupted, cfg.save_epochs)
     assert ref.keys() == res.keys()
     for key in ref:
         assert torch.equal(ref[key], res[key]), f"{key} differs after resume (kill points {kill_points})"
     summary = json.loads((interrupted / "train_summary.json").read_text())
     assert summary["iterations"] == 16
-    ref_log = (reference / "losses.csv").read_text().splitlines()
-    res_log = (interrupted / "losses.csv").read_text().splitlines()
-    strip = [line.rsplit(",", 1)[0] for line in ref_log], [line.rsplit(",", 1)[0] for line in res_log]
-    assert strip[0] == strip[1]  # same losses at the same iterations (only wall seconds differ)
+    # same losses, D's included, at the same iterations (only wall seconds differ)
+    assert _losses_without_seconds(interrupted) == _losses_without_seconds(reference)
+    assert _checkpoint_files(interrupted) == _checkpoint_files(reference) == ["G_epoch002.pt", "G_epoch004.pt"]
 
 
 def test_a_deleted_loss_log_and_summary_are_rebuilt_from_the_checkpoint(tmp_path, tiny_data):
-    """Snakemake deletes a failed job's outputs; the re-run must write them again, complete."""
+    """Snakemake deletes a failed job's outputs; the re-run must write them again, complete.
+
+    A failed job has neither written the finished record nor removed its training state
+    (both come at the very end), which keep_state and deleting the record stand in for here.
+    """
     cfg = tiny_config(epochs=1, save_epochs=(1,))
-    train(cfg, tiny_data, tmp_path)
+    train(cfg, tiny_data, tmp_path, keep_state=True)
     log = (tmp_path / "losses.csv").read_text()
     (tmp_path / "losses.csv").unlink()
     (tmp_path / "train_summary.json").unlink()
+    (tmp_path / "checkpoints" / trainer.FINISHED).unlink()
     summary = train(cfg, tiny_data, tmp_path)
     assert summary["images_this_process"] == 0
     assert (tmp_path / "losses.csv").read_text() == log
+    assert _checkpoint_files(tmp_path) == ["G_epoch001.pt"]
+
+
+def test_a_run_with_nothing_left_but_snapshots_is_trained_again_identically(tmp_path, tiny_data):
+    """No state, no finished record, no outputs (deleted by hand): the run starts over."""
+    cfg = tiny_config(epochs=1, save_epochs=(1,))
+    train(cfg, tiny_data, tmp_path)
+    log = _losses_without_seconds(tmp_path)
+    (tmp_path / "losses.csv").unlink()
+    (tmp_path / "train_summary.json").unlink()
+    (tmp_path / "checkpoints" / trainer.FINISHED).unlink()
+    assert train(cfg, tiny_data, tmp_path)["images_this_process"] == 8
+    assert _losses_without_seconds(tmp_path) == log

@@ -5,6 +5,11 @@ moments, RNG states, position in the epoch). It is written atomically and the
 previous one is kept as ``last.prev.pt``, so a file damaged by a crash of an older
 version, a full disk or a broken copy is detected and the one before it used.
 Snapshots hold the generator and the resolved config, enough to rebuild it exactly.
+
+The rolling state is only needed while a run is unfinished: the trainer removes it
+(:func:`remove_state`) once ``train_summary.json`` is written, unless asked to keep it.
+At 256 px it is ~0.7 GB per file (generator, discriminator and both Adam moments),
+twice per run, against ~0.2 GB per snapshot.
 """
 
 from __future__ import annotations
@@ -67,6 +72,17 @@ def load_state(directory: Path, config_hash: str) -> dict[str, Any] | None:
             return None
         return state
     return None
+
+
+def remove_state(directory: Path) -> None:
+    """Delete the rolling state of a finished run, and temporaries of its killed writes.
+
+    The previous state goes first, so a kill in between still leaves the newest one.
+    """
+    for name in (PREVIOUS, LAST):
+        (directory / name).unlink(missing_ok=True)
+    for stale in directory.glob(f".{LAST}.*.tmp") if directory.is_dir() else ():
+        stale.unlink(missing_ok=True)
 
 
 def save_snapshot(path: Path, cfg: ExperimentConfig, generator_state: dict[str, Any], epoch: int) -> None:

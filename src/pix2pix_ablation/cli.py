@@ -20,7 +20,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .trainer import train
 
     cfg = _config_from(args)
-    summary = train(cfg, Path(args.data), Path(args.out))
+    summary = train(cfg, Path(args.data), Path(args.out), device=args.device, keep_state=args.keep_state)
     print(json.dumps({k: summary[k] for k in ("experiment", "seed", "iterations", "wall_seconds", "images_per_s")}))
     return 0
 
@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_config(p, required=True)
     p.add_argument("--data", required=True, help="dataset root with train/ val/ test/")
     p.add_argument("--out", required=True, help="run directory (checkpoints, losses.csv, train_summary.json)")
+    # the choices are environment.DEVICES, spelled out: importing it would load torch for --help
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: CUDA if present, else CPU; cuda: fail at once when there is no CUDA (default: auto)")
+    p.add_argument("--keep-state", action="store_true",
+                   help="keep checkpoints/last.pt and last.prev.pt after the run finished (to train it further)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("model-summary", help="parameter counts, receptive field, GFLOPs (JSON)")
@@ -97,8 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         # bad input: one clear line, no traceback
-        print(f"pix2pix-ablation {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(args.command, exc)
+    except RuntimeError as exc:
+        # imported only now: the commands that can raise it have loaded torch already
+        from .environment import DeviceError
+
+        if not isinstance(exc, DeviceError):
+            raise
+        return _error(args.command, exc)
+
+
+def _error(command: str, exc: Exception) -> int:
+    print(f"pix2pix-ablation {command}: error: {exc}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -9,53 +9,21 @@ removed by the next one. The manifest records the source and the archive's sha25
 
 from __future__ import annotations
 
-import http.client
 import shutil
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_json
+from .download import FetchError, download
 from .hashing import file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SPLITS = ("train", "val", "test")
-
-
-class FetchError(RuntimeError):
-    """The dataset could not be fetched; the message says why in one line."""
-
-
-def _download(url: str, dest: Path, retries: int, timeout: float = 60.0) -> None:
-    last = ""
-    for attempt in range(1, retries + 1):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as fh:
-                announced = response.headers.get("Content-Length", "")
-                shutil.copyfileobj(response, fh, length=1 << 20)
-                received = fh.tell()
-            # http.client hands over a short body without complaint when the server hangs
-            # up early: compare with the announced length, and retry like any transfer error
-            if not announced.isdigit() or received == int(announced):
-                return
-            last = f"transfer interrupted after {received} of {announced} bytes"
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code} {exc.reason}"
-        except urllib.error.URLError as exc:
-            last = f"cannot reach the server ({exc.reason})"
-        except (OSError, http.client.HTTPException) as exc:  # resets, timeouts, IncompleteRead
-            last = f"transfer failed ({type(exc).__name__}: {exc})"
-        except ValueError as exc:  # http.client.InvalidURL and friends: retrying cannot help
-            raise FetchError(f"{url}: not a valid URL ({exc})") from None
-        if attempt < retries:
-            time.sleep(min(2.0 ** attempt, 30.0))  # back off before retrying a flaky server
-    raise FetchError(f"download of {url} failed after {retries} attempt(s): {last}")
+__all__ = ["FetchError", "count_images", "fetch_dataset"]
 
 
 def _extract(archive: Path, into: Path, what: str) -> Path:
@@ -133,7 +101,7 @@ def fetch_dataset(
         else:
             if "://" in source:
                 archive = work / "download.tar.gz"
-                _download(source, archive, retries)
+                download(source, archive, retries)
             else:
                 archive = Path(source)
                 if not archive.is_file():

@@ -30,10 +30,12 @@ from .metrics import (
     bootstrap_fid_kid,
     cached_features,
     confusion_matrix,
+    inception_features,
     load_inception,
     load_segmenter,
     mean_ci_over_seeds,
     per_image_metrics,
+    random_inception,
     save_segmenter,
     scores_from_confusion,
     segment,
@@ -43,8 +45,6 @@ from .palette import rgb_to_class
 
 log = logging.getLogger(__name__)
 
-# Inception features keyed by image bytes and weights: never computed twice for one image set
-FEATURE_CACHE = Path("results/features/cache")
 FCN_KEYS = ("per_pixel_acc", "per_class_acc", "mean_iou")
 
 
@@ -58,43 +58,35 @@ def photos_and_labels(data_dir: Path, split: str, size: int) -> tuple[np.ndarray
     return _nhwc(pairs.targets), rgb_to_class(_nhwc(pairs.inputs))
 
 
-def build_inception(mode: str, device: torch.device) -> nn.Module:
-    """pytorch-fid's Inception: pretrained weights, or (offline demo only) a seeded random one."""
+def build_inception(mode: str, device: torch.device, weights: Path | None = None) -> nn.Module:
+    """pytorch-fid's Inception: pretrained weights (from the file ``weights`` when given,
+    else through torch.hub), or (offline demos only) a seeded random one."""
     if mode == "pretrained":
-        return load_inception(device)
-    from unittest import mock
-
-    import pytorch_fid.inception as pfi
-
-    def random_weights(*_args: Any, **_kwargs: Any) -> dict[str, torch.Tensor]:
-        # same architecture and keys as the FID weights; Kaiming init because the default
-        # init gives near-constant features
-        torch.manual_seed(0)
-        net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
-        for module in net.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-        return net.state_dict()
-
-    # the only way into pytorch-fid's builder without its download: hand it the weights
-    with mock.patch.object(pfi, "load_state_dict_from_url", random_weights):
-        model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
-    return model.eval().to(device)
+        return load_inception(device, weights)
+    return random_inception(device)
 
 
-def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+def _features(images: np.ndarray, model: nn.Module, cache_dir: Path | None, device: torch.device) -> np.ndarray:
+    if cache_dir is None:
+        return inception_features(images, model, device=device)
+    return cached_features(images, model, cache_dir, device=device)
+
+
+def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec: dict[str, Any], *,
+                  device: str = "auto") -> dict[str, Any]:
     """Train the FCN-score segmenter on real train photos; score it on the real test photos."""
-    device = pick_device()
+    torch_device = pick_device(device)
     size = int(spec.get("size", 256))
     photos, labels = photos_and_labels(data_dir, "train", size)
     model = train_segmenter(
         photos, labels, epochs=int(spec.get("epochs", 30)), batch_size=int(spec.get("batch_size", 8)),
-        lr=float(spec.get("lr", 1e-3)), seed=int(spec.get("seed", 0)), device=device, arch=spec.get("arch", "small"),
+        lr=float(spec.get("lr", 1e-3)), seed=int(spec.get("seed", 0)), device=torch_device,
+        arch=spec.get("arch", "small"),
     )
     save_segmenter(model, out_path, {"spec": spec, "train_images": len(photos)})
     split = spec.get("split", "test")
     test_photos, test_labels = photos_and_labels(data_dir, split, size)
-    scores = fcn_scores(model, test_photos, test_labels, device)
+    scores = fcn_scores(model, test_photos, test_labels, torch_device)
     result = {"split": split, "images": len(test_photos), **scores, "spec": spec}
     write_json(ground_truth_path, result)
     return result
@@ -114,10 +106,11 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def real_features(data_dir: Path, split: str, size: int, inception: str, out_path: Path,
-                  cache_dir: Path = FEATURE_CACHE) -> np.ndarray:
-    device = pick_device()
+                  cache_dir: Path | None = None, *, device: str = "auto", weights: Path | None = None) -> np.ndarray:
+    """Inception features of a split's real photos; ``cache_dir`` memoises them by image bytes and weights."""
+    torch_device = pick_device(device)
     photos, _ = photos_and_labels(data_dir, split, size)
-    feats = cached_features(photos, build_inception(inception, device), cache_dir, device=device)
+    feats = _features(photos, build_inception(inception, torch_device, weights), cache_dir, torch_device)
     with atomic_open(out_path, "wb") as fh:
         np.save(fh, feats)
     return feats
@@ -154,7 +147,7 @@ class _Scoring:
 
 
 def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_features_path: Path, inception: str,
-                  segmenter_path: Path, device: torch.device) -> _Scoring:
+                  segmenter_path: Path, device: torch.device, weights: Path | None) -> _Scoring:
     pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
     feats_real = np.load(real_features_path)
     if len(feats_real) != len(pairs):
@@ -165,14 +158,14 @@ def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_featur
         real=_nhwc(pairs.targets),
         labels=rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets)),
         feats_real=feats_real,
-        inception=build_inception(inception, device),
+        inception=build_inception(inception, device, weights),
         segmenter=load_segmenter(segmenter_path, device),
         device=device,
     )
 
 
 def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[[ExperimentConfig], _Scoring],
-                    out_dir: Path, spec: dict[str, Any], save_images: bool, cache_dir: Path) -> dict[str, Any]:
+                    out_dir: Path, spec: dict[str, Any], save_images: bool, cache_dir: Path | None) -> dict[str, Any]:
     """Translate the split with one snapshot; write its images, per_image.tsv and metrics.json."""
     cfg, generator, epoch = load_snapshot(snapshot, device)
     scoring = scoring_for(cfg)
@@ -186,7 +179,7 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
     with atomic_open(out_dir / "per_image.tsv") as fh:
         per_image.to_csv(fh, sep="\t", index=False)
 
-    feats_fake = cached_features(fake, scoring.inception, cache_dir, device=scoring.device)
+    feats_fake = _features(fake, scoring.inception, cache_dir, scoring.device)
     n_boot = spec["bootstrap"]
     fid_kid = bootstrap_fid_kid(feats_fake, scoring.feats_real, n_boot=n_boot, seed=cfg.seed,
                                 kid_subset_size=min(spec["kid_subset_size"], len(fake)))
@@ -247,7 +240,10 @@ def evaluate_run(
     kid_subset_size: int = 100,
     n_boot: int = 1000,
     save_images: bool = True,
-    cache_dir: Path = FEATURE_CACHE,
+    cache_dir: Path | None = None,
+    *,
+    device: str = "auto",
+    weights: Path | None = None,
 ) -> dict[str, Any]:
     """Score the snapshots of ``epochs`` in ``checkpoints``; write ``out_dir/metrics.json`` and ``per_image.tsv``.
 
@@ -260,7 +256,7 @@ def evaluate_run(
     if not epochs:
         raise ValueError(f"{out_dir}: no saved epochs to evaluate")
     out_dir = Path(out_dir)
-    device = pick_device()
+    torch_device = pick_device(device)
     base_spec = {"split": split, "inception": inception, "kid_subset_size": kid_subset_size,
                  "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path)}
     scoring: _Scoring | None = None
@@ -269,7 +265,8 @@ def evaluate_run(
         # loaded for the first snapshot that needs scoring; the run shares size and direction
         nonlocal scoring
         if scoring is None:
-            scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path, device)
+            scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path,
+                                    torch_device, weights)
         return scoring
 
     results = []
@@ -278,7 +275,7 @@ def evaluate_run(
         spec = {**base_spec, "snapshot_sha256": file_sha256(snapshot)}
         result = _reusable(directory / "metrics.json", spec)
         if result is None:
-            result = _score_snapshot(snapshot, device, scoring_for, directory, spec, save_images, cache_dir)
+            result = _score_snapshot(snapshot, torch_device, scoring_for, directory, spec, save_images, cache_dir)
         else:
             log.info("%s: already scored with these weights and settings", directory)
         results.append(result)

@@ -4,11 +4,23 @@ Randomness is derived, not carried: the data order of an epoch and the crops/fli
 an iteration come from generators seeded by (seed, epoch[, batch]); only the global
 RNG (dropout) is saved in the checkpoint. That is what makes a run killed at any
 moment resume to weights bit-identical to an uninterrupted run on CPU.
+
+A finished run keeps its snapshots (``checkpoints/G_epochNNN.pt``, all evaluation
+needs) and loses its rolling state ``last.pt``/``last.prev.pt``: generator,
+discriminator and both Adam moments, ~0.7 GB each at 256 px, ~1.4 GB per run and
+hundreds of GB over an ablation grid, useful only to train on (``keep_state`` keeps
+them). That is why "finished" is read from ``train_summary.json`` (this config, the
+planned iterations, every snapshot present) and not from ``last.pt``. The record
+of a finished run (summary and loss log) is also kept in ``checkpoints/finished.json``:
+Snakemake deletes ``train_summary.json`` and ``losses.csv`` of a job it thinks
+incomplete (a controller that died while the cluster finished the job), and with the
+state gone, only that record saves such a run from being trained again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import sys
@@ -24,7 +36,7 @@ from torch import nn
 from . import checkpoint, losslog
 from .atomic import write_json
 from .config import ExperimentConfig
-from .data import load_split, sample_batch, train_load_size
+from .data import list_images, load_split, sample_batch, train_load_size
 from .environment import configure_torch, device_name, pick_device, versions
 from .losses import d_loss_terms, g_adversarial, lambda_l1_at, lr_factor
 from .networks import build_discriminator, build_generator, init_weights
@@ -32,6 +44,7 @@ from .networks import build_discriminator, build_generator, init_weights
 log = logging.getLogger(__name__)
 
 G_GAN, G_L1, D_REAL, D_FAKE = range(4)
+FINISHED = "finished.json"  # in checkpoints/: the finished run's summary and loss log
 
 
 @dataclass
@@ -169,46 +182,57 @@ class _Progress:
             self.bar.close()
 
 
-def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any]:
-    """Train (or resume, or find finished) one experiment/seed into ``out_dir``."""
+def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "auto",
+          keep_state: bool = False) -> dict[str, Any]:
+    """Train (or resume, or find finished) one experiment/seed into ``out_dir``.
+
+    ``device`` is ``auto``, ``cpu`` or ``cuda`` (:func:`~.environment.pick_device`).
+    ``keep_state`` keeps the rolling training state of the finished run (to train it
+    further later); by default only the snapshots stay.
+    """
+    # first of all: a job that asked for a GPU on a node without one fails in seconds,
+    # before any data is decoded, instead of training on the CPU for a day
+    torch_device = pick_device(device)
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     summary_path = out_dir / "train_summary.json"
     cfg.save(out_dir / "config.yaml")
 
-    device = pick_device()
-    configure_torch(cfg, device)
-    # decoded once, kept as uint8 on the device; augmentation runs batched on tensors
-    data = load_split(Path(data_dir), "train", train_load_size(cfg), cfg.direction).to(device)
-    n_images = len(data.names)
+    # counting the images is enough for the plan; a finished run needs no decoding
+    n_images = len(list_images(Path(data_dir) / "train"))
     batches_per_epoch = math.ceil(n_images / cfg.batch_size)
     total_iterations = batches_per_epoch * cfg.epochs
+    finished = _finished_summary(cfg, out_dir, total_iterations)
+    if finished is not None:
+        # restore what Snakemake may have deleted, from the record it does not know about
+        if not summary_path.exists():
+            write_json(summary_path, finished["summary"])
+        if not (out_dir / "losses.csv").exists():
+            losslog.write_log(out_dir / "losses.csv", finished["log_rows"])
+        log.info("%s already finished", out_dir)
+        if not keep_state:  # left over when a kill came between the summary and the clean-up
+            checkpoint.remove_state(ckpt_dir)
+        return finished["summary"]
 
-    models = build_models(cfg, device)
+    configure_torch(cfg, torch_device)
+    # decoded once, kept as uint8 on the device; augmentation runs batched on tensors
+    data = load_split(Path(data_dir), "train", train_load_size(cfg), cfg.direction).to(torch_device)
+
+    models = build_models(cfg, torch_device)
     forward = (models.generator, models.discriminator)
     if cfg.compile:
         forward = (torch.compile(models.generator), models.discriminator and torch.compile(models.discriminator))
-    acc = losslog.LossAccumulator(device)
+    acc = losslog.LossAccumulator(torch_device)
 
     iteration, wall_seconds = 0, 0.0
     state = checkpoint.load_state(ckpt_dir, cfg.hash())
     if state is not None:
-        models.generator.load_state_dict(state["generator"])
-        models.opt_g.load_state_dict(state["opt_g"])
-        if models.discriminator is not None:
-            models.discriminator.load_state_dict(state["discriminator"])
-            models.opt_d.load_state_dict(state["opt_d"])  # type: ignore[union-attr]
-        acc.load_state_dict(state["accumulator"])
-        _set_rng_state(state["rng"], device)
+        _restore(state, models, acc, torch_device)
         iteration, wall_seconds = state["iteration"], state["wall_seconds"]
         log.info("resuming %s from iteration %d (epoch %d)", out_dir, iteration, iteration // batches_per_epoch)
         print(f"resuming from iteration {iteration}", file=sys.stderr, flush=True)
     # the log travels in the checkpoint: Snakemake deletes a failed job's losses.csv
     rows = list(state.get("log_rows", [])) if state else []
-
-    if iteration >= total_iterations and summary_path.exists():
-        log.info("%s already finished", out_dir)
-        return _read_json(summary_path)
 
     def save(epoch_done: int | None) -> None:
         nonlocal wall_seconds, started
@@ -228,7 +252,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
             "opt_g": models.opt_g.state_dict(),
             "opt_d": models.opt_d and models.opt_d.state_dict(),
             "accumulator": acc.state_dict(),
-            "rng": _rng_state(device),
+            "rng": _rng_state(torch_device),
             "log_rows": rows,
         })
 
@@ -249,7 +273,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
             order = _epoch_order(cfg, epoch, n_images)  # stays on the host: indexing it never syncs
             for batch in range(iteration % batches_per_epoch, batches_per_epoch):
                 index = order[batch * cfg.batch_size:(batch + 1) * cfg.batch_size]
-                inputs, targets = sample_batch(data, index, cfg, _batch_generator(cfg, epoch, batch), device)
+                inputs, targets = sample_batch(data, index, cfg, _batch_generator(cfg, epoch, batch), torch_device)
                 inputs = inputs.contiguous(memory_format=memory_format)
                 targets = targets.contiguous(memory_format=memory_format)
                 train_step(cfg, models, inputs, targets, lambda_l1, iteration % cfg.d_every == 0, acc, forward)
@@ -279,16 +303,45 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any
         "wall_seconds": round(wall_seconds, 3),
         "images_per_s": round(cfg.epochs * n_images / wall_seconds, 4) if wall_seconds else None,
         "images_this_process": images,
-        "device": device_name(device),
+        "device": device_name(torch_device),
         "precision": cfg.precision,
         "final_losses": rows[-1] if rows else None,
         "versions": versions(),
     }
+    write_json(ckpt_dir / FINISHED, {"summary": summary, "log_rows": rows})
     write_json(summary_path, summary)
+    # only after the summary is on disk: a kill before this point resumes from the state
+    if not keep_state:
+        checkpoint.remove_state(ckpt_dir)
     return summary
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
+def _finished_summary(cfg: ExperimentConfig, out_dir: Path, total_iterations: int) -> dict[str, Any] | None:
+    """The record ({"summary", "log_rows"}) of a finished run of ``cfg`` in ``out_dir``, else None.
 
-    return json.loads(path.read_text())
+    Decided without ``last.pt``, which a finished run no longer has: the record must
+    belong to this config and plan, and every snapshot must be there.
+    """
+    try:
+        record = json.loads((out_dir / "checkpoints" / FINISHED).read_text())
+        summary = record["summary"]
+        record["log_rows"] = list(record["log_rows"])
+    except (OSError, ValueError, KeyError, TypeError):  # absent, or damaged by a crash of an older version
+        return None
+    if not isinstance(summary, dict) or summary.get("config_hash") != cfg.hash():
+        return None
+    if summary.get("iterations") != total_iterations:
+        return None
+    snapshots = (out_dir / "checkpoints" / checkpoint.snapshot_name(epoch) for epoch in cfg.save_epochs)
+    return record if all(path.is_file() for path in snapshots) else None
+
+
+def _restore(state: dict[str, Any], models: Models, acc: losslog.LossAccumulator, device: torch.device) -> None:
+    """Load a saved training state into the freshly built models, optimisers and RNG."""
+    models.generator.load_state_dict(state["generator"])
+    models.opt_g.load_state_dict(state["opt_g"])
+    if models.discriminator is not None:
+        models.discriminator.load_state_dict(state["discriminator"])
+        models.opt_d.load_state_dict(state["opt_d"])  # type: ignore[union-attr]
+    acc.load_state_dict(state["accumulator"])
+    _set_rng_state(state["rng"], device)

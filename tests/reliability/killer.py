@@ -18,7 +18,8 @@ intercept, when EVENT happens for the N-th time (N defaults to 1):
 ``ckpt-rotate:N`` inside the N-th write replacing an existing ``last.pt``, after ``last.pt`` was moved to
                   ``last.prev.pt`` and before the new state is renamed to ``last.pt``
 ``snapshot-write:N``  inside the N-th write of a ``G_epochNNN.pt`` snapshot (half written)
-``summary``       after the last checkpoint, just before ``train_summary.json`` is written
+``summary``       after the last checkpoint, just before the run records itself finished
+                  (``checkpoints/finished.json``, then ``train_summary.json``)
 
 If the event never happens the command runs to completion (the test then sees exit
 code 0 instead of -SIGKILL and says so).
@@ -90,7 +91,7 @@ def install(event: str) -> None:
         write_json = trainer.write_json
 
         def die_before_summary(path, obj):
-            if Path(path).name == "train_summary.json":
+            if Path(path).name in ("finished.json", "train_summary.json"):
                 _die()
             write_json(path, obj)
 

@@ -8,13 +8,16 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# the workflow's own files are found from the Snakefile, never from the working
+# directory: `snakemake --directory DIR` keeps everything it writes under DIR/results/
+WORKFLOW_DIR = Path(workflow.basedir)
+sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
 from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
 from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
 
-SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
 # one line naming the key, rather than the schema dump of a failed validate()
 _config_error = jsonschema.exceptions.best_match(
@@ -28,23 +31,43 @@ try:
     from_mapping(config["defaults"])
 except ConfigError as exc:
     raise WorkflowError(f"config 'defaults': {exc}") from None
+
+
+def config_path(path):
+    """A relative path of the config: in the working directory if it is there, else beside the Snakefile."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    return WORKFLOW_DIR / path if (WORKFLOW_DIR / path).exists() else path
+
+
+EXPERIMENTS_TABLE = config_path(config["experiments"])
 try:
     EXPERIMENTS = {
         e.name: e
         for e in load_experiments(
-            config["experiments"], config["defaults"], config.get("seeds", 1), SCHEMAS / "experiments.schema.yaml"
+            EXPERIMENTS_TABLE, config["defaults"], config.get("seeds", 1), SCHEMAS / "experiments.schema.yaml"
         )
     }
 except TableError as exc:
     raise WorkflowError(str(exc)) from None
 COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 
-PYTHON = sys.executable
+EVAL = config.get("evaluation", {})
+TRAINING = config.get("training", {})
 DATA_DIR = "results/data/facades"
 DATA_MANIFEST = "results/data/manifest.json"
 ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
 RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
 RUN_METRICS = RUN + "/eval/metrics.json"  # the run's evaluation: every saved epoch
+REPORT_TEXT = "results/report/workflow.rst"  # the landing page, from what the run recorded
+REPORT_HTML = "results/report.html"
+FEATURE_CACHE = "results/features/cache"  # Inception features keyed by image bytes and weights
+INCEPTION_WEIGHTS = "results/inception/" + Path(EVAL["inception_weights"]["source"]).name
+# Every GPU job waits for the FID weights when they are needed: fetched by a local job
+# (the login node has the internet that compute nodes often lack), so missing weights
+# fail once, before any GPU hour is queued. ancient(): the file's age never re-runs a job.
+GPU_GATE = [ancient(INCEPTION_WEIGHTS)] if EVAL["inception"] == "pretrained" else []
 
 
 # the name pattern of the table's schema, not an alternation of the names: matching
@@ -79,12 +102,28 @@ def evaluations():
 def real_features_file(wildcards):
     """Inception features of the real photos at this run's evaluation size."""
     size = experiment(wildcards.experiment).config.crop_size
-    return f"results/features/real_{config.get('evaluation', {}).get('split', 'test')}_{size}px.npy"
+    return f"results/features/real_{EVAL['split']}_{size}px.npy"
+
+
+def _resource_spec(rule_name):
+    spec = {"gpu": 0, **config.get("resources", {}).get("default", {})}
+    spec.update(config.get("resources", {}).get(rule_name, {}))
+    return spec
+
+
+def threads_for(rule_name):
+    """The rule's CPUs (config resources.<rule>.cpus_per_task): Snakemake's threads."""
+    return int(_resource_spec(rule_name).get("cpus_per_task", 1))
 
 
 def resources_for(rule_name):
-    spec = dict(config.get("resources", {}).get("default", {}))
-    spec.update(config.get("resources", {}).get(rule_name, {}))
+    """The rule's resources; Slurm's --cpus-per-task follows the threads, so --set-threads moves both.
+
+    (--set-resources <rule>:cpus_per_task=N moves the allocation; jobs then use what Slurm
+    gave them: pix2pix_ablation.environment.job_threads.)
+    """
+    spec = _resource_spec(rule_name)
+    spec["cpus_per_task"] = lambda wildcards, threads: threads
     return spec
 
 

@@ -1,22 +1,37 @@
-# Scoring: a segmenter and the real images' Inception features once per dataset, then
-# every experiment x seed (all its saved epochs in one job: the data, Inception and the
-# segmenter load once per run, and the cluster sees a third of the jobs), then one tidy
-# table over all runs.
-EVAL = config.get("evaluation", {})
+# Scoring: the FID Inception weights, a segmenter and the real images' Inception features
+# once per dataset, then every experiment x seed (all its saved epochs in one job: the
+# data, Inception and the segmenter load once per run, and the cluster sees a third of
+# the jobs), then one tidy table over all runs.
+
+
+rule inception_weights:
+    # local: the login node usually has the internet that compute nodes lack
+    output:
+        INCEPTION_WEIGHTS,
+    params:
+        source=EVAL["inception_weights"]["source"],
+        sha256=EVAL["inception_weights"]["sha256"],
+        retries=EVAL["inception_weights"]["retries"],
+    log:
+        "results/logs/inception_weights.log",
+    localrule: True
+    script:
+        "../../scripts/inception_weights.py"
 
 
 rule train_segmenter:
     input:
-        DATA_MANIFEST,
+        data=DATA_MANIFEST,
+        gate=GPU_GATE,
     output:
         model="results/segmenter/segmenter.pt",
         ground_truth="results/segmenter/ground_truth.json",
     params:
         data=DATA_DIR,
-        spec={**EVAL.get("segmenter", {}), "split": EVAL.get("split", "test")},
+        spec={**EVAL.get("segmenter", {}), "split": EVAL["split"]},
     log:
         "results/logs/train_segmenter.log",
-    threads: resources_for("segmenter").get("cpus_per_task", 1)
+    threads: threads_for("segmenter")
     resources:
         **resources_for("segmenter"),
     script:
@@ -25,15 +40,17 @@ rule train_segmenter:
 
 rule real_features:
     input:
-        DATA_MANIFEST,
+        data=DATA_MANIFEST,
+        weights=GPU_GATE,
     output:
         "results/features/real_{split}_{size}px.npy",
     params:
         data=DATA_DIR,
-        inception=EVAL.get("inception", "pretrained"),
+        inception=EVAL["inception"],
+        cache=FEATURE_CACHE,
     log:
         "results/logs/real_features_{split}_{size}px.log",
-    threads: resources_for("evaluate").get("cpus_per_task", 1)
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     script:
@@ -45,6 +62,7 @@ rule evaluate:
         summary=RUN + "/train_summary.json",
         segmenter="results/segmenter/segmenter.pt",
         real_features=real_features_file,
+        weights=GPU_GATE,
     output:
         # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
         metrics=RUN_METRICS,
@@ -52,13 +70,14 @@ rule evaluate:
     params:
         checkpoints=RUN + "/checkpoints",
         data=DATA_DIR,
-        split=EVAL.get("split", "test"),
-        inception=EVAL.get("inception", "pretrained"),
+        split=EVAL["split"],
+        inception=EVAL["inception"],
         kid_subset_size=EVAL.get("kid_subset_size", 100),
         bootstrap=EVAL.get("bootstrap", 1000),
+        cache=FEATURE_CACHE,
     log:
         RUN + "/eval/evaluate.log",
-    threads: resources_for("evaluate").get("cpus_per_task", 1)
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     script:

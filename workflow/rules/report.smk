@@ -3,12 +3,7 @@
 # from report/*.rst. The report category is the panel's ablation axis, the
 # subcategory which rows it compares; pix2pix_ablation.report.panels decides which
 # files feed which panel, so a new row of the experiments table needs no change here.
-from pix2pix_ablation.report.panels import (  # noqa: E402
-    SUMMARY_CATEGORY,
-    build_panels,
-    seeds_phrase,
-    split_image_count,
-)
+from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, seeds_phrase  # noqa: E402
 
 REPORT_CFG = config.get("report", {})
 PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG.get("epochs_experiment"))}
@@ -22,8 +17,8 @@ wildcard_constraints:
 
 
 def report_outputs():
-    """Every figure and table of the report (what `rule all` requests)."""
-    out = ["results/report/summary/experiments.html", "results/report/summary/experiments.tsv"]
+    """Every figure and table of the report and its landing page (what `rule all` requests)."""
+    out = [REPORT_TEXT, "results/report/summary/experiments.html", "results/report/summary/experiments.tsv"]
     for pid, panel in PANELS.items():
         d = PANEL_DIR.format(comparison=pid)
         out += [f"{d}/loss_curves.png", f"{d}/image_grid.png", f"{d}/metrics.html", f"{d}/metrics.png",
@@ -91,12 +86,6 @@ def _categories_of(name):
     return ", ".join(dict.fromkeys(cats))
 
 
-def _images_phrase():
-    n = split_image_count(config)
-    split = EVAL.get("split", "test")
-    return f"{n} {split} images" if n else f"every {split} image"
-
-
 def _flag(path, caption, figure):
     """report() flag of one panel output: axis category, comparison subcategory, labels."""
     return report(
@@ -130,14 +119,12 @@ rule report_panel:
         title=lambda wc: _panel(wc).title,
         axis=lambda wc: _panel(wc).axis,
         seeds=lambda wc: seeds_phrase(_panel(wc).arms),
-        images=_images_phrase(),
-        inception=EVAL.get("inception", "pretrained"),
         runs=lambda wc: _curve_runs(_panel(wc)),
         smoothing=REPORT_CFG.get("smoothing", 25),
         saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
         rows=lambda wc: _grid_rows(_panel(wc)),
         data=DATA_DIR,
-        split=EVAL.get("split", "test"),
+        split=EVAL["split"],
         grid_images=EVAL.get("grid_images", 6),
         direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
         arm_files=lambda wc: _arm_files(_panel(wc)),
@@ -175,9 +162,37 @@ rule report_summary:
             for name, e in EXPERIMENTS.items()
         ],
         seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
-        images=_images_phrase(),
-        inception=EVAL.get("inception", "pretrained"),
         n_experiments=len(EXPERIMENTS),
     localrule: True
     script:
         "../../scripts/report_summary.py"
+
+
+rule report_description:
+    # the landing page, from what the run recorded (not from the report command's config)
+    input:
+        manifest=DATA_MANIFEST,
+        metrics=evaluations(),
+        ground_truth=GROUND_TRUTH,
+        template=WORKFLOW_DIR / "report" / "workflow.rst",
+    output:
+        REPORT_TEXT,
+    params:
+        epochs_experiment=REPORT_CFG.get("epochs_experiment"),
+    localrule: True
+    script:
+        "../../scripts/report_description.py"
+
+
+rule report:
+    # `snakemake report`: the results brought up to date, then the HTML report, built by
+    # `snakemake --report` with this very config (the merged one, --config included)
+    input:
+        get_final_output(),
+    output:
+        REPORT_HTML,
+    params:
+        snakefile=workflow.main_snakefile,
+    localrule: True
+    script:
+        "../../scripts/report_html.py"

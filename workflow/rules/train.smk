@@ -17,6 +17,7 @@ rule train:
     input:
         config=ROW_CONFIG,
         data=DATA_MANIFEST,
+        gate=GPU_GATE,
     output:
         summary=RUN + "/train_summary.json",
         losses=RUN + "/losses.csv",
@@ -25,10 +26,13 @@ rule train:
         out=RUN,
     log:
         RUN + "/train.log",
-    threads: resources_for("train").get("cpus_per_task", 1)
+    # Retried only here, where another attempt can help: a time limit or a node failure.
+    # The trainer resumes from RUN/checkpoints/last.pt (not a declared output, so Snakemake
+    # keeps it), and each attempt gets a longer runtime. Preemption is Slurm's to handle:
+    # the profile submits with --requeue and the requeued job resumes the same way.
+    retries: TRAINING["retries"]
+    threads: threads_for("train")
     resources:
-        **resources_for("train"),
-    shell:
-        # Re-submitted after a time limit or preemption, the trainer resumes from
-        # RUN/checkpoints/last.pt (not a declared output, so Snakemake keeps it).
-        "OMP_NUM_THREADS={threads} P2P_PYTHON={PYTHON} bash scripts/train.sh --config {input.config} --set seed={wildcards.seed} --data {params.data} --out {params.out} 2> {log}"
+        **{**resources_for("train"), "runtime": lambda wildcards, attempt: _resource_spec("train")["runtime"] * attempt},
+    script:
+        "../../scripts/train.py"

@@ -16,8 +16,10 @@ from .fid import (
     kernel_inception_distance,
     load_inception,
     polynomial_kernel,
+    random_inception,
 )
 from .image_quality import PSNR_CAP, per_image_metrics
+from .inception_weights import fetch_inception_weights, hub_copy
 from .segmentation import (
     ARCHS,
     SmallFCN,
@@ -42,7 +44,9 @@ __all__ = [
     "cached_features",
     "confusion_matrix",
     "features_cache_key",
+    "fetch_inception_weights",
     "frechet_distance",
+    "hub_copy",
     "inception_features",
     "inception_weights_path",
     "kernel_inception_distance",
@@ -52,6 +56,7 @@ __all__ = [
     "per_class_iou",
     "per_image_metrics",
     "polynomial_kernel",
+    "random_inception",
     "save_segmenter",
     "scores_from_confusion",
     "segment",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,14 +42,25 @@ def inception_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def load_inception(device: str | torch.device = "cpu") -> nn.Module:
+def load_inception(device: str | torch.device = "cpu", weights: str | os.PathLike[str] | None = None) -> nn.Module:
     """pytorch-fid's InceptionV3 returning the 2048-d pool features, in eval mode.
 
-    The weights are downloaded on first use (torch.hub); a file already at
-    :func:`inception_weights_path` is used as is. Raises :class:`MetricsError` with the
-    path to pre-place the file at when it is missing and cannot be downloaded.
+    ``weights``: a checked local copy of the FID weights (the workflow's
+    ``inception_weights`` rule makes one); nothing is downloaded then. Without it the
+    weights come through torch.hub: a file already at :func:`inception_weights_path` is
+    used as is, else they are downloaded. Raises :class:`MetricsError` with the path to
+    pre-place the file at when they are missing and cannot be downloaded.
     """
     from pytorch_fid.inception import InceptionV3
+
+    if weights is not None:
+        path = Path(weights)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # missing, truncated or foreign files: one line, no traceback
+            raise MetricsError(f"FID Inception weights at {path} could not be loaded "
+                               f"({type(exc).__name__}: {exc})".splitlines()[0][:300]) from None
+        return with_state_dict(lambda: state).to(device).eval()
 
     path = inception_weights_path()
     url = _weights_url()
@@ -74,6 +86,40 @@ def load_inception(device: str | torch.device = "cpu") -> nn.Module:
     finally:
         socket.setdefaulttimeout(previous_timeout)
     return model.to(device).eval()
+
+
+def with_state_dict(state_dict: Callable[[], dict[str, torch.Tensor]]) -> nn.Module:
+    """pytorch-fid's FID InceptionV3 (2048-d features) with the weights ``state_dict()`` returns.
+
+    pytorch-fid's builder always fetches through torch.hub; handing it the weights is the
+    only way in without a download.
+    """
+    from unittest import mock
+
+    import pytorch_fid.inception as pfi
+
+    with mock.patch.object(pfi, "load_state_dict_from_url", lambda *_a, **_k: state_dict()):
+        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
+
+
+def random_inception(device: str | torch.device = "cpu", seed: int = 0) -> nn.Module:
+    """The FID Inception architecture with seeded random weights: offline demos and tests ONLY.
+
+    Its FID/KID rank runs against each other but are not comparable to published numbers.
+    """
+    import pytorch_fid.inception as pfi
+
+    def random_weights() -> dict[str, torch.Tensor]:
+        # same architecture and keys as the FID weights; Kaiming init because the default
+        # init gives near-constant features
+        torch.manual_seed(seed)
+        net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
+        for module in net.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        return net.state_dict()
+
+    return with_state_dict(random_weights).to(device).eval()
 
 
 def _to_nchw_unit(batch: np.ndarray, device: str | torch.device) -> torch.Tensor:

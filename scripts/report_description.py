@@ -1,0 +1,7 @@
+"""Snakemake adapter: the report's landing page from the data manifest and every run's evaluation."""
+
+from pix2pix_ablation.report.landing import run_facts, write_landing_page
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+facts = run_facts(sm.input.manifest, list(sm.input.metrics), sm.input.ground_truth, sm.params.epochs_experiment)
+write_landing_page(sm.input.template, facts, sm.output[0])
