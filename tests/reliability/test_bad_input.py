@@ -4,7 +4,7 @@ row, column or path, and without partial output.
 Already covered elsewhere (not repeated here): bad experiments-table rows and values
 (tests/test_experiments.py, tests/test_workflow.py), bad images and splits for the
 loader (tests/test_data.py), Inception weights missing for ``load_inception`` itself
-(tests/test_fid.py), a missing local archive and a split missing from an archive
+(tests/test_fid.py) and for the workflow (test_offline_weights.py), a missing local archive and a split missing from an archive
 (test_dataset_faults.py).
 """
 
@@ -52,29 +52,6 @@ def test_config_without_data_source_is_a_schema_error_naming_source(tmp_path):
     # instance['data']"); a one-line pre-check would say "config data: 'source' is ..."
     assert "data" in lines[0] or "On instance['data']" in run.stdout, run.stdout[-2000:]
     assert not (work / "results").exists()
-
-
-def test_missing_inception_weights_without_network_fail_real_features_in_one_line(tmp_path, closed_port):
-    """evaluation.inception: pretrained, nothing in TORCH_HOME, and every download goes to a
-    refusing 127.0.0.1 port (an HTTP(S) proxy there; netguard blocks anything else)."""
-    work = make_workdir(tmp_path, ["name", "base"])
-    config = copy.deepcopy(TINY)
-    config["evaluation"]["inception"] = "pretrained"
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
-    torch_home = tmp_path / "torch-home"
-    proxy = f"http://127.0.0.1:{closed_port}"
-    env = {**CHILD_ENV, "TORCH_HOME": str(torch_home), "NO_PROXY": "", "no_proxy": "",
-           **{k: proxy for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}}
-    target = "results/features/real_test_32px.npy"
-    run = snakemake(work, target, env=env)
-    assert run.returncode != 0
-    weights = torch_home / "hub" / "checkpoints" / "pt_inception-2015-12-05-6726825d.pth"
-    lines = [line for line in run.stdout.splitlines() if line.startswith("real_features: ")]
-    assert len(lines) == 1, run.stdout[-3000:]
-    assert "weights are missing and could not be downloaded" in lines[0]
-    assert lines[0].endswith(f"place it at {weights}"), lines[0]
-    assert "Traceback" not in run.stdout
-    assert not (work / target).exists() and not weights.exists()
 
 
 def test_cli_train_with_a_bad_image_exits_2_with_one_line(tmp_path):
