@@ -16,6 +16,6 @@ weights = list(sm.input.weights)
 try:
     real_features(sm.params.data, sm.wildcards.split, int(sm.wildcards.size), sm.params.inception, sm.output[0],
                   cache_dir=sm.params.cache, device=job_device(sm.resources), weights=weights[0] if weights else None)
-except (MetricsError, DeviceError) as exc:
+except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:  # bad images included
     print(f"real_features: {exc}", file=sys.stderr)
     sys.exit(1)

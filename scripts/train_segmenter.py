@@ -14,6 +14,6 @@ logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 try:
     fit_segmenter(sm.params.data, sm.output.model, sm.output.ground_truth, dict(sm.params.spec),
                   device=job_device(sm.resources))
-except DeviceError as exc:
+except (DeviceError, FileNotFoundError, ValueError) as exc:  # bad images included
     print(f"train_segmenter: {exc}", file=sys.stderr)
     sys.exit(1)

@@ -443,7 +443,8 @@ def test_report_has_every_category_and_figure(tiny_report):
         assert all(isinstance(v, str) for v in (result["labels"] or {}).values())  # the JS sorts them as text
     paired = next(r for p, r in results.items() if p.endswith("norm--baseline/paired.html"))
     assert "2 seeds per arm" in paired["caption"] and "every image of the evaluation split" in paired["caption"]
-    assert "8 test images" in (tiny_report["dir"] / "results" / "report" / "norm--baseline" / "metrics.html").read_text()
+    table = tiny_report["dir"] / "results" / "report" / "norm--baseline" / "metrics.html"
+    assert "8 test images" in table.read_text()
 
 
 def _landing_page(report_html: Path) -> str:

@@ -1,5 +1,5 @@
 """The workflow through a REAL local Slurm cluster: jobs go through sbatch, and a train
-job cancelled with scancel is resubmitted by the profile's retries and resumes.
+job cancelled with scancel is resubmitted (the train rule's retries) and resumes.
 
 Runs with P2P_SLURM=1 (tools/test.sh sets it after starting tests/slurm/start-cluster.sh).
 """
@@ -25,7 +25,7 @@ pytestmark = [
 ROWS = ["name|epochs|save_epochs|crop_size|load_size|ngf", "short|||||", "long|30|15,30|64|72|8"]
 SLURM_ARGS = ("--profile", "slurm", "--slurm-status-command", "squeue",
               "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs",
-              "--jobs", "4", "--retries", "2")
+              "--jobs", "4")
 
 
 def _squeue() -> list[tuple[str, str, str]]:

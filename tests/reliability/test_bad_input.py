@@ -4,8 +4,8 @@ row, column or path, and without partial output.
 Already covered elsewhere (not repeated here): bad experiments-table rows and values
 (tests/test_experiments.py, tests/test_workflow.py), bad images and splits for the
 loader (tests/test_data.py), Inception weights missing for ``load_inception`` itself
-(tests/test_fid.py) and for the workflow (test_offline_weights.py), a missing local archive and a split missing from an archive
-(test_dataset_faults.py).
+(tests/test_fid.py) and for the workflow (test_offline_weights.py), a missing local
+archive and a split missing from an archive (test_dataset_faults.py).
 """
 
 from __future__ import annotations
