@@ -72,3 +72,9 @@ def test_workflow_runs_through_sbatch_and_survives_a_cancelled_job(tmp_path):
     assert resumed_at > 0
     tidy = pd.read_csv(work / "results" / "metrics.tsv", sep="\t")
     assert set(tidy["experiment"]) == {"short", "long"} and tidy["value"].notna().all()
+
+    # `snakemake --profile slurm report`, as users type it: nothing left to submit, the report built locally
+    report = snakemake(work, *SLURM_ARGS, "report", timeout=600)
+    assert report.returncode == 0, report.stdout[-3000:]
+    assert "has been submitted with SLURM jobid" not in report.stdout
+    assert "Synthetic facades" in (work / "results" / "report.html").read_text()
