@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = ROOT / ".venv" / "bin" / "snakemake"
 COPY = ("Snakefile", "workflow", "scripts", "config", "report")
 
-# one or two knobs per row, as the real table does; values cycle so rows stay distinct by name
+# one or two knobs per row, as the real table does; the values cycle, and a per-row beta2
+# keeps every row's settings distinct (the table loader rejects rows with identical settings)
 KNOBS = [
     ("lambda_l1", [1, 5, 10, 20, 50, 200]),
     ("patch", [1, 16, 34, 142]),
@@ -47,12 +48,12 @@ KNOBS = [
 
 
 def make_table(n_rows: int) -> str:
-    columns = ["name", "description", *sorted({k for k, _ in KNOBS})]
+    columns = ["name", "description", "beta2", *sorted({k for k, _ in KNOBS})]
     lines = ["\t".join(columns)]
     for i in range(n_rows):
         k1, values1 = KNOBS[i % len(KNOBS)]
         k2, values2 = KNOBS[(i // len(KNOBS) + i + 3) % len(KNOBS)]
-        row = {"name": f"row{i:03d}_{k1}", "description": f"synthetic row {i}"}
+        row = {"name": f"row{i:03d}_{k1}", "description": f"synthetic row {i}", "beta2": f"{0.999 - i * 1e-6:.6f}"}
         row[k1] = str(values1[i % len(values1)])
         if i % 2 and k2 != k1:
             row[k2] = str(values2[(i // 2) % len(values2)])

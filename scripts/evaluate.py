@@ -32,6 +32,7 @@ try:
         cache_dir=Path(sm.params.cache),
         device=job_device(sm.resources),
         weights=Path(weights[0]) if weights else None,
+        ground_truth=Path(sm.input.ground_truth),
     )
 except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:
     print(f"evaluate: {exc}", file=sys.stderr)

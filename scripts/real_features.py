@@ -15,7 +15,8 @@ logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 weights = list(sm.input.weights)
 try:
     real_features(sm.params.data, sm.wildcards.split, int(sm.wildcards.size), sm.params.inception, sm.output[0],
-                  cache_dir=sm.params.cache, device=job_device(sm.resources), weights=weights[0] if weights else None)
+                  cache_dir=sm.params.cache, direction=sm.wildcards.direction, device=job_device(sm.resources),
+                  weights=weights[0] if weights else None)
 except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:  # bad images included
     print(f"real_features: {exc}", file=sys.stderr)
     sys.exit(1)

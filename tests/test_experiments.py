@@ -54,12 +54,35 @@ def test_a_new_row_lands_in_its_comparison_or_on_its_own(tmp_path):
         ("other", ("a",)), ("other", ("z",))}
 
 
+def test_a_row_with_the_settings_of_another_row_is_one_error_naming_both(tmp_path):
+    shipped = (ROOT / "config" / "experiments.tsv").read_text()
+    # the same settings as baseline (row 2), only name, description and seeds differ
+    header = shipped.splitlines()[0].split("\t")
+    cells = {"name": "baseline_again", "description": "the baseline once more", "seeds": "5"}
+    again = "\t".join(cells.get(column, "") for column in header)
+    path = tmp_path / "experiments.tsv"
+    path.write_text(shipped.rstrip("\n") + "\n" + again + "\n")
+    with pytest.raises(TableError) as err:
+        load(path)
+    message = str(err.value)
+    assert str(path) in message and "\n" not in message
+    assert "row 16 (baseline_again)" in message and "row 2 (baseline)" in message
+    assert "'seeds'" in message
+
+
+def test_rows_differing_only_in_a_runtime_setting_are_not_duplicates(tmp_path):
+    # a different eval_mode or precision is a different measurement (and a different run hash)
+    experiments = load(write_table(tmp_path, "name|eval_mode|log_every\na||\nb|eval|\nc||5"))
+    assert [e.name for e in experiments] == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(
     "table, fragment",
     [
         ("name|colour\na|red", "unknown column(s) 'colour'"),
         ("name|norm\na|btach", "row 2 (a), column 'norm'"),
         ("name\na\na", "row 3 (a), column 'name': duplicate name, already used on row 2"),
+        ("name|norm\na|\nb|batch", "row 3 (b) has the same settings as row 2 (a)"),
         ("name\na/b", "row 2 (a/b), column 'name'"),
         ("name\na b", "row 2 (a b), column 'name'"),
         ("name|epochs\na|0", "row 2 (a), column 'epochs'"),

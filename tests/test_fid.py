@@ -87,19 +87,49 @@ def test_frechet_distance_rejects_bad_input():
 
 
 # ------------------------------------------------------------------------ KID
-def test_kid_matches_explicit_formula():
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(12, 5)), rng.normal(0.5, 1, size=(12, 5))
-    k = lambda p, q: (p @ q / 5 + 1) ** 3  # noqa: E731
-    m = 12
+def _mmd2_by_loops(x, y, paired=False):
+    """Unbiased MMD^2 written out pair by pair, kernel (x.y / d + 1)^3 (torch-fidelity, clean-fid).
+
+    ``paired``: also leave out the cross pairs (i, i), for rows that stem from one input.
+    """
+    m, d = x.shape
+    k = lambda p, q: (p @ q / d + 1) ** 3  # noqa: E731
     xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
-    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / m**2
-    # one subset of all rows: the order of the rows does not matter
-    mean, std = kernel_inception_distance(x, y, subset_size=12, n_subsets=1)
-    assert mean == pytest.approx(xx + yy - 2 * xy, rel=1e-10)
-    assert std == 0.0
-    np.testing.assert_allclose(polynomial_kernel(x, y)[2, 3], k(x[2], y[3]))
+    cross = [(i, j) for i in range(m) for j in range(m) if not (paired and i == j)]
+    xy = sum(k(x[i], y[j]) for i, j in cross) / len(cross)
+    return xx + yy - 2 * xy
+
+
+def test_kid_of_whole_sets_matches_pair_by_pair_formula():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 5)), rng.normal(0.5, 1, size=(12, 5))
+    expected = _mmd2_by_loops(x, y)
+    # every subset holds all 12 rows (subset_size is capped at n): the value cannot depend
+    # on the draws, so several subsets and any seed give it with zero spread
+    for subset_size, n_subsets, seed in ((12, 1, 0), (12, 7, 3), (100, 5, 1)):
+        mean, std = kernel_inception_distance(x, y, subset_size=subset_size, n_subsets=n_subsets, seed=seed)
+        assert mean == pytest.approx(expected, rel=1e-10)
+        assert std == pytest.approx(0.0, abs=1e-12)
+    paired, _ = kernel_inception_distance(x, y, subset_size=12, n_subsets=3, paired=True)
+    assert paired == pytest.approx(_mmd2_by_loops(x, y, paired=True), rel=1e-10)
+    assert paired != pytest.approx(expected, rel=1e-3)  # the default is the standard estimator
+    np.testing.assert_allclose(polynomial_kernel(x, y)[2, 3], (x[2] @ y[3] / 5 + 1) ** 3)
+
+
+def test_kid_over_random_subsets_matches_pair_by_pair_formula():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 6)), rng.normal(0.3, 1.2, size=(25, 6))  # unequal sizes
+    # the same subsets: default_rng(seed), per subset a's rows then b's, without replacement
+    draws = np.random.default_rng(7)
+    values = []
+    for _ in range(4):
+        rows_x = draws.choice(30, 10, replace=False)
+        rows_y = draws.choice(25, 10, replace=False)
+        values.append(_mmd2_by_loops(x[rows_x], y[rows_y]))
+    mean, std = kernel_inception_distance(x, y, subset_size=10, n_subsets=4, seed=7)
+    assert mean == pytest.approx(np.mean(values), rel=1e-10)
+    assert std == pytest.approx(np.std(values), rel=1e-8)
 
 
 def test_kid_is_unbiased_for_equal_distributions():

@@ -11,14 +11,49 @@ from pix2pix_ablation.metrics import (
     bootstrap_ci,
     bootstrap_fid_kid,
     frechet_distance,
+    kernel_inception_distance,
     mean_ci_over_seeds,
     per_image_metrics,
+    polynomial_kernel,
 )
 from pix2pix_ablation.metrics.bootstrap import _GramFID
+
+WANG_SETTINGS = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)
 
 
 def _images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def _smooth_noisy_pair(h: int = 40, w: int = 48, noise: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    """A photo-like smooth image and a noisy copy, (1, H, W, 3) uint8 each."""
+    yy, xx = np.mgrid[:h, :w]
+    real = np.stack([128 + 100 * np.sin(xx / 5 + c) * np.cos(yy / 7) for c in range(3)], -1).astype(np.uint8)
+    fake = np.clip(real + np.random.default_rng(3).normal(0, noise, real.shape), 0, 255).astype(np.uint8)
+    return fake[None], real[None]
+
+
+def _wang_ssim_by_windows(x: np.ndarray, y: np.ndarray) -> float:
+    """SSIM of Wang et al. (2004) written out: every 11x11 window inside the image, per channel.
+
+    Gaussian weights (sigma 1.5, normalised to sum 1), weighted means, population
+    (weighted) variances and covariance, C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2; the
+    mean over all windows of all channels (equal-sized maps: the mean of channel means).
+    """
+    g = np.exp(-np.arange(-5, 6) ** 2 / (2 * 1.5**2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    values = []
+    for ch in range(x.shape[2]):
+        for i in range(x.shape[0] - 10):
+            for j in range(x.shape[1] - 10):
+                a, b = x[i:i + 11, j:j + 11, ch], y[i:i + 11, j:j + 11, ch]
+                mx, my = (w * a).sum(), (w * b).sum()
+                vx, vy = (w * (a - mx) ** 2).sum(), (w * (b - my) ** 2).sum()
+                cxy = (w * (a - mx) * (b - my)).sum()
+                values.append((2 * mx * my + c1) * (2 * cxy + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
+    return float(np.mean(values))
 
 
 # ------------------------------------------------------------- image quality
@@ -43,12 +78,38 @@ def test_noisy_pair_matches_independent_computation():
         mse = np.mean(diff**2)
         assert df["psnr"][i] == pytest.approx(10 * math.log10(255.0**2 / mse), rel=1e-12)
         assert df["l1"][i] == pytest.approx(np.abs(diff).mean() / 127.5, rel=1e-12)
-        ssim = structural_similarity(real[i], fake[i], channel_axis=-1, data_range=255)
+        ssim = structural_similarity(real[i], fake[i], **WANG_SETTINGS)
         assert df["ssim"][i] == pytest.approx(ssim, rel=1e-12)
         assert 0 < df["ssim"][i] < 0.99
     # L1 on the [-1, 1] scale: the extreme pair (all 0 vs all 255) is exactly 2
-    black, white = np.zeros((1, 8, 8, 3), np.uint8), np.full((1, 8, 8, 3), 255, np.uint8)
+    black, white = np.zeros((1, 16, 16, 3), np.uint8), np.full((1, 16, 16, 3), 255, np.uint8)
     assert per_image_metrics(black, white)["l1"][0] == pytest.approx(2.0)
+
+
+def test_ssim_is_wang_et_al_gaussian_window_computed_by_hand():
+    fake, real = _smooth_noisy_pair(h=14, w=17)  # 4 x 7 window positions: rows and columns not swapped
+    assert per_image_metrics(fake, real)["ssim"][0] == pytest.approx(_wang_ssim_by_windows(fake[0], real[0]), rel=1e-9)
+
+
+def test_ssim_of_constant_images_is_the_luminance_term():
+    # no variance anywhere: SSIM = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1), C1 = (0.01 * 255)^2
+    fake, real = np.full((1, 16, 16, 3), 100, np.uint8), np.full((1, 16, 16, 3), 110, np.uint8)
+    c1 = (0.01 * 255) ** 2
+    expected = (2 * 100 * 110 + c1) / (100**2 + 110**2 + c1)
+    assert per_image_metrics(fake, real)["ssim"][0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_ssim_is_not_scikit_image_defaults():
+    # the old definition (7x7 uniform window, sample covariance) scores this pair ~0.1 higher
+    fake, real = _smooth_noisy_pair()
+    ours = per_image_metrics(fake, real)["ssim"][0]
+    assert ours == pytest.approx(structural_similarity(fake[0], real[0], **WANG_SETTINGS), rel=1e-12)
+    assert abs(ours - structural_similarity(fake[0], real[0], channel_axis=-1, data_range=255)) > 0.05
+
+
+def test_ssim_needs_an_11_pixel_window():
+    with pytest.raises(ValueError, match="at least 11x11"):
+        per_image_metrics(_images(1, size=10), _images(1, size=10, seed=1))
 
 
 def test_per_image_metrics_rejects_mismatched_inputs():
@@ -114,8 +175,25 @@ def test_bootstrap_fid_kid_intervals_contain_point_values_and_narrow():
 
     res = bootstrap_fid_kid(*pair(40), n_boot=100, seed=0, kid_subset_size=40)  # n < d: Gram route
     assert res["fid_low"] <= res["fid"] <= res["fid_high"]
+    # strongly paired rows: a resample's copies of one (fake, real) pair must not count as
+    # extra matched pairs, or the resampled KIDs all fall below the point value
     assert res["kid_low"] <= res["kid"] <= res["kid_high"]
     assert res["fid_boot_bias"] > 0  # resamples repeat images: fewer distinct rows, larger FID
     assert res["kid"] > 3 * res["kid_std"]  # a real shift is detected
     big = bootstrap_fid_kid(*pair(400), n_boot=50, seed=0, kid_subset_size=40)  # n > d: direct
     assert big["fid_high"] - big["fid_low"] < (res["fid_high"] - res["fid_low"]) / 2
+
+
+def test_bootstrap_reports_the_standard_kid_not_the_paired_one():
+    rng = np.random.default_rng(4)
+    real = rng.normal(0, 1, (30, 16))
+    fake = real + rng.normal(0.2, 0.5, real.shape)  # row i translates row i: paired sets
+    res = bootstrap_fid_kid(fake, real, n_boot=20, seed=0, kid_subset_size=30)
+    # subsets of all 30 rows: the plain unbiased MMD^2 of the two sets, whatever the draws
+    kxx, kyy, kxy = polynomial_kernel(fake, fake), polynomial_kernel(real, real), polynomial_kernel(fake, real)
+    standard = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (30 * 29) - 2 * kxy.mean()
+    assert res["kid"] == pytest.approx(standard, rel=1e-10)
+    assert res["kid_std"] == pytest.approx(0.0, abs=1e-12 * abs(standard))
+    assert res["kid"] == pytest.approx(kernel_inception_distance(fake, real, 30, 100, 0)[0], rel=1e-12)
+    paired = kernel_inception_distance(fake, real, 30, 100, 0, paired=True)[0]
+    assert abs(res["kid"] - paired) > 0.1 * abs(paired)

@@ -22,7 +22,7 @@ from scipy import stats
 from pix2pix_ablation.comparisons import find_comparisons
 from pix2pix_ablation.config import ExperimentConfig
 from pix2pix_ablation.experiments import Experiment
-from pix2pix_ablation.report import cost, curves, grids, html, metrics_panel, panels, tables
+from pix2pix_ablation.report import cost, curves, grids, html, metrics_panel, pages, panels, tables
 
 from .browser.cdp import Browser
 
@@ -141,6 +141,34 @@ def test_summarize_gives_t_interval_over_seeds():
     assert s.loc["A", "mean"] == pytest.approx(11.0)
     assert s.loc["A", "ci_low"] == pytest.approx(11.0 - half) and s.loc["A", "ci_high"] == pytest.approx(11.0 + half)
     assert s.loc["B", "n_seeds"] == 1 and math.isnan(s.loc["B", "ci_low"])
+
+
+def test_holm_adjusts_known_p_values_and_skips_untested():
+    assert tables.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert tables.holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
+    assert tables.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1, order kept
+    out = tables.holm([0.01, math.nan, 0.04])  # NaN = no test: not counted in the family
+    assert out[0] == pytest.approx(0.02) and math.isnan(out[1]) and out[2] == pytest.approx(0.04)
+    assert tables.holm([]) == []
+
+
+def test_raw_p_below_5_percent_is_not_significant_after_holm(tmp_path):
+    # ssim: +0.10, +0.13, +0.07 (raw p ~0.03); l1: no consistent effect (raw p ~0.6): 2 tests in the family
+    runs = _runs({
+        "ref": {0: {"ssim": 0.50, "l1": 0.30}, 1: {"ssim": 0.50, "l1": 0.30}, 2: {"ssim": 0.50, "l1": 0.30}},
+        "new": {0: {"ssim": 0.60, "l1": 0.32}, 1: {"ssim": 0.63, "l1": 0.27}, 2: {"ssim": 0.57, "l1": 0.30}},
+    })
+    out = tables.paired_tests(runs, ["ref", "new"], metrics=("ssim", "l1")).set_index("metric")
+    raw = stats.ttest_rel([0.60, 0.63, 0.57], [0.50, 0.50, 0.50]).pvalue
+    assert out.loc["ssim", "p_value"] == pytest.approx(raw) and raw < 0.05
+    assert out.loc["ssim", "p_holm"] == pytest.approx(2 * raw) and 2 * raw >= 0.05
+    assert out.loc["ssim", "verdict"] == "not significant"
+    assert out.loc["l1", "p_holm"] >= out.loc["ssim", "p_holm"]
+    page = tmp_path / "paired.html"
+    pages.write_paired_table(page, out.reset_index(), "t", "ref")
+    text = page.read_text()
+    assert ">p (paired t)<" in text and ">p (Holm)<" in text and "Holm" in text.split("<table")[0]
+    assert f">{raw:.3f}<" in text and f">{2 * raw:.3f}<" in text and ">significant at 5%<" not in text
 
 
 # ---------------------------------------------------------------- loss curves
@@ -323,6 +351,28 @@ def test_single_arm_paired_page_says_why(tmp_path):
     files = [("solo", *_metrics_json(tmp_path / "s.json", "solo", 0, 4, 0.0))]
     metrics_panel.metrics_outputs(files, None, tmp_path / "t.html", tmp_path / "p.png", tmp_path / "q.html", "solo")
     assert "nothing to compare" in (tmp_path / "q.html").read_text()
+
+
+def test_one_seed_arm_shows_the_bootstrap_interval_and_a_multi_seed_arm_the_seeds_ci(tmp_path):
+    files = []
+    for arm, seed, ssim, ci in (("multi", 0, 0.50, [0.40, 0.60]), ("multi", 1, 0.52, [0.42, 0.62]),
+                                ("single", 0, 0.70, [0.655, 0.745])):
+        path = tmp_path / f"{arm}{seed}.json"
+        result = {"experiment": arm, "seed": seed, "epoch": 4, "images": 8, "inception": "random",
+                  "metrics": {"ssim": ssim, "fcn_mean_iou": 0.2}, "ci95": {"ssim": ci}}  # FCN: no bootstrap
+        path.write_text(json.dumps({"experiment": arm, "seed": seed, "epochs": [result]}))
+        files.append((arm, path, 4))
+    runs = tables.read_runs(files)
+    summary = tables.summarize(runs, ["multi", "single"], metrics=("ssim", "fcn_mean_iou"))
+    out = tmp_path / "m.html"
+    pages.write_metrics_table(out, runs, summary, ["multi", "single"], "t", {}, metrics=("ssim", "fcn_mean_iou"))
+    text = out.read_text()
+    _, low, high = tables.t_interval([0.50, 0.52])
+    cells = re.findall(r'<td data-sort="[^"]*"[^>]*>([^<]*)<span class="sub">([^<]*)</span>', text)
+    assert ("0.510", f"[{low:.3f}, {high:.3f}]") in cells  # two seeds: over seeds, not the bootstrap
+    assert ("0.700", "⟨0.655, 0.745⟩") in cells  # one seed: its bootstrap over test images
+    assert len(cells) == 3  # the one-seed FCN cell has no interval at all
+    assert "⟨low, high⟩: bootstrap 95% CI over the test images" in text
 
 
 def test_cost_table(tmp_path):
@@ -557,3 +607,21 @@ def test_report_renders_in_chromium(tiny_report, tmp_path):
     with Image.open(shot) as im:
         assert im.size == (1400, 1000)
     print(f"\nbrowser check {time.monotonic() - start:.1f} s, screenshot {shot}")
+
+
+def test_fcn_scores_left_out_are_explained_and_have_no_upper_bound(tmp_path):
+    """A dataset where the FCN score means nothing: no upper-bound row, one line saying why."""
+    reason = "the label images are not palette-coded (0% of training label pixels within 40 of a palette colour)"
+    ground_truth = {"fcn_mean_iou": 0.45, "fcn_per_pixel_acc": 0.9, "fcn_per_class_acc": 0.5,
+                    "fcn_check": {"usable": False, "reason": reason}}
+    assert tables.upper_bound(ground_truth) == {}
+    assert tables.upper_bound({**ground_truth, "fcn_check": {"usable": True}})["fcn_mean_iou"] == 0.45
+    runs = _runs({"ref": {0: {"l1": 0.3, "ssim": 0.5}}, "new": {0: {"l1": 0.2, "ssim": 0.4}}})
+    runs["fcn_left_out"] = reason
+    summary = tables.summarize(runs, ["ref", "new"], metrics=("ssim", "l1"))
+    from pix2pix_ablation.report.pages import write_metrics_table
+
+    write_metrics_table(tmp_path / "m.html", runs, summary, ["ref", "new"], "t", {}, metrics=("ssim", "l1"))
+    text = (tmp_path / "m.html").read_text()
+    assert text.count(f"FCN scores left out: {reason}.") == 1
+    assert "FCN upper bound" not in text

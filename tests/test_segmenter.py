@@ -45,19 +45,41 @@ def test_confusion_matrix_rows_are_ground_truth():
 def test_scores_on_hand_made_confusion_matrix():
     s = scores_from_confusion(CM)
     assert s["per_pixel_acc"] == pytest.approx(7 / 10)
-    # classes 3 and 4 never occur in the ground truth: excluded from the class mean
-    assert s["per_class_acc"] == pytest.approx((3 / 4 + 2 / 3 + 2 / 3) / 3)
-    # IoU: 3/(4+4-3), 2/(3+3-2), 2/(3+2-2); class 3 was predicted but never true -> 0 and
-    # counted; class 4 appears nowhere -> excluded
-    assert s["mean_iou"] == pytest.approx((3 / 5 + 2 / 4 + 2 / 3 + 0) / 4)
-    iou = per_class_iou(CM)
-    assert iou[3] == 0 and np.isnan(iou[4])
+    # as the pix2pix reference: the mean runs over all 5 classes; 3 and 4 never occur in
+    # the ground truth and score 0
+    assert s["per_class_acc"] == pytest.approx((3 / 4 + 2 / 3 + 2 / 3 + 0 + 0) / 5)
+    # IoU: 3/(4+4-3), 2/(3+3-2), 2/(3+2-2); class 3 predicted but never true -> 0; class 4
+    # appears nowhere -> 0 as well, and both count
+    assert s["mean_iou"] == pytest.approx((3 / 5 + 2 / 4 + 2 / 3 + 0 + 0) / 5)
+    np.testing.assert_allclose(per_class_iou(CM), [3 / 5, 2 / 4, 2 / 3, 0, 0])
 
 
-def test_perfect_prediction_scores_one():
+def test_absent_classes_count_as_zero_as_in_the_reference():
+    # 4 classes; the ground truth holds only 0 and 1, class 2 is predicted (wrongly) once
+    # and class 3 occurs nowhere. Leaving absent classes out would give a class accuracy of
+    # (8/10 + 3/6) / 2 = 0.65 and a mean IoU of (8/12 + 3/7 + 0) / 3 = 0.365
+    cm = np.array([
+        [8, 1, 1, 0],
+        [2, 3, 1, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+    ])
+    s = scores_from_confusion(cm)
+    assert s["per_pixel_acc"] == pytest.approx(11 / 16, rel=1e-12)
+    assert s["per_class_acc"] == pytest.approx((8 / 10 + 3 / 6 + 0 + 0) / 4, rel=1e-12)  # 0.325
+    # IoU 0: 8 / (10 + 10 - 8); 1: 3 / (6 + 4 - 3); 2: 0 / (0 + 2 - 0); 3: 0 / 0 -> 0
+    assert s["mean_iou"] == pytest.approx((8 / 12 + 3 / 7 + 0 + 0) / 4, rel=1e-12)  # 0.274
+
+
+def test_perfect_prediction_scores_one_only_when_every_class_occurs():
     target = np.random.default_rng(0).integers(0, 12, (2, 8, 8))
+    assert len(np.unique(target)) == 12
     s = scores_from_confusion(confusion_matrix(target, target, 12))
-    assert s == {"per_pixel_acc": 1.0, "per_class_acc": 1.0, "mean_iou": 1.0}
+    # the reference's 1e-12 in every denominator: 1 to 13 digits, not bit-exactly
+    assert s == pytest.approx({"per_pixel_acc": 1.0, "per_class_acc": 1.0, "mean_iou": 1.0}, abs=1e-12)
+    # half the classes never occur: a flawless segmentation still scores 6/12 per class
+    half = scores_from_confusion(confusion_matrix(target % 6, target % 6, 12))
+    assert half == pytest.approx({"per_pixel_acc": 1.0, "per_class_acc": 0.5, "mean_iou": 0.5}, abs=1e-12)
 
 
 # ---------------------------------------------------------------- segmenter

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from pix2pix_ablation.data import load_split
 from pix2pix_ablation.palette import CLASS_NAMES, NUM_CLASSES, rgb_to_class
-from pix2pix_ablation.synth import make_dataset, make_pair
+from pix2pix_ablation.synth import make_canvas, make_dataset, make_pair
 
 SIZE = 64
 FACADE, WINDOW = CLASS_NAMES.index("facade"), CLASS_NAMES.index("window")
@@ -78,6 +79,36 @@ def test_label_half_is_the_palette_layout(dataset: tuple[Path, dict]) -> None:
     assert order[0] == FACADE and WINDOW in order[:3]
 
 
+def jpeg_bytes(canvas: np.ndarray, **options: object) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+def test_default_jpeg_is_unchanged(dataset: tuple[Path, dict]) -> None:
+    # quality 95 with full-resolution chroma, as before the option existed: same bytes, same manifest
+    out, manifest = dataset
+    assert "jpeg" not in manifest
+    for k in (1, 2):
+        expected = jpeg_bytes(make_canvas(5, "val", k, SIZE), quality=95, subsampling=0)
+        assert (out / "val" / f"{k}.jpg").read_bytes() == expected
+
+
+def test_standard_jpeg_option(tmp_path: Path) -> None:
+    size = 256
+    manifest = make_dataset(tmp_path, 0, 0, 3, size, seed=2, jpeg_quality=75, subsampling="4:2:0")
+    assert manifest["jpeg"] == {"quality": 75, "subsampling": "4:2:0"}
+    recovered = []
+    for k in range(1, 4):
+        path = tmp_path / "test" / f"{k}.jpg"
+        assert path.read_bytes() == jpeg_bytes(make_canvas(2, "test", k, size), quality=75, subsampling="4:2:0")
+        with Image.open(path) as img:
+            assert JpegImagePlugin.get_sampling(img) == 2  # 4:2:0
+        _, layout = make_pair(2, "test", k, size)
+        recovered.append(rgb_to_class(read(path)[:, size:]) == layout)
+    assert np.mean(recovered) >= 0.97  # label recovery survives the real archive's compression
+
+
 def test_photo_is_textured_not_a_colour_lookup() -> None:
     wall_colours = []
     for k in range(1, 9):
@@ -116,7 +147,8 @@ def test_rerun_with_fewer_images_removes_stale_ones(tmp_path: Path) -> None:
     assert list((tmp_path / "test").iterdir()) == [] and manifest["counts"]["test"] == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"size": 16}, {"train": -1}, {"seed": -1}])
+@pytest.mark.parametrize("kwargs", [{"size": 16}, {"train": -1}, {"seed": -1}, {"jpeg_quality": 0},
+                                    {"jpeg_quality": 101}, {"subsampling": "4:1:1"}])
 def test_bad_arguments(tmp_path: Path, kwargs: dict) -> None:
     args = {"train": 1, "val": 1, "test": 1, "size": 32, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=next(iter(kwargs))):

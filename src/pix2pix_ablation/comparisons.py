@@ -59,6 +59,8 @@ def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
             groups[tuple(v for k, v in values.items() if k != column)].append(exp)
         for members in groups.values():
             values = {encoded[m.name][column] for m in members}
+            # load_experiments rejects rows with identical settings, so within a group the values
+            # are distinct; the check keeps hand-built experiment lists from forming a bogus axis
             if len(members) > 1 and len(values) == len(members):
                 names = tuple(sorted((m.name for m in members), key=order.__getitem__))
                 found.append(Comparison(column, names))

@@ -7,6 +7,7 @@ The stages the workflow calls, each a function of files:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -41,21 +42,30 @@ from .metrics import (
     segment,
     train_segmenter,
 )
+from .metrics.fcn_validity import fcn_validity, majority_scores
 from .palette import rgb_to_class
 
 log = logging.getLogger(__name__)
 
 FCN_KEYS = ("per_pixel_acc", "per_class_acc", "mean_iou")
+# part of every evaluation's settings: results scored with other definitions are scored again
+METRIC_DEFINITIONS = "ssim-wang2004/kid-unbiased/fcn-reference/translate-batch1"
 
 
 def _nhwc(images: torch.Tensor) -> np.ndarray:
     return images.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
-def photos_and_labels(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Real photos (N,H,W,3 uint8) and their class maps of a facades split (BtoA layout)."""
+def photos_and_label_images(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Real photos and their label images (N,H,W,3 uint8) of a facades-layout split (photo | labels)."""
     pairs = load_split(Path(data_dir), split, size, "BtoA")  # input = label map, target = photo
-    return _nhwc(pairs.targets), rgb_to_class(_nhwc(pairs.inputs))
+    return _nhwc(pairs.targets), _nhwc(pairs.inputs)
+
+
+def photos_and_labels(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Real photos (N,H,W,3 uint8) and their class maps of a facades-layout split."""
+    photos, label_images = photos_and_label_images(data_dir, split, size)
+    return photos, rgb_to_class(label_images)
 
 
 def build_inception(mode: str, device: torch.device, weights: Path | None = None) -> nn.Module:
@@ -74,10 +84,16 @@ def _features(images: np.ndarray, model: nn.Module, cache_dir: Path | None, devi
 
 def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec: dict[str, Any], *,
                   device: str = "auto") -> dict[str, Any]:
-    """Train the FCN-score segmenter on real train photos; score it on the real test photos."""
+    """Train the FCN-score segmenter on real train photos; score it on the real test photos.
+
+    The result (``ground_truth_path``) also says whether the FCN score means anything on
+    this dataset (:func:`~.metrics.fcn_validity.fcn_validity`): evaluations leave it out
+    where it does not.
+    """
     torch_device = pick_device(device)
     size = int(spec.get("size", 256))
-    photos, labels = photos_and_labels(data_dir, "train", size)
+    photos, label_images = photos_and_label_images(data_dir, "train", size)
+    labels = rgb_to_class(label_images)
     model = train_segmenter(
         photos, labels, epochs=int(spec.get("epochs", 30)), batch_size=int(spec.get("batch_size", 8)),
         lr=float(spec.get("lr", 1e-3)), seed=int(spec.get("seed", 0)), device=torch_device,
@@ -87,9 +103,27 @@ def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec:
     split = spec.get("split", "test")
     test_photos, test_labels = photos_and_labels(data_dir, split, size)
     scores = fcn_scores(model, test_photos, test_labels, torch_device)
-    result = {"split": split, "images": len(test_photos), **scores, "spec": spec}
+    majority = majority_scores(labels, test_labels)
+    check = fcn_validity(label_images, {k.removeprefix("fcn_"): v for k, v in scores.items()}, majority)
+    if not check["usable"]:
+        log.warning("FCN scores will be left out: %s", check["reason"])
+    result = {"split": split, "images": len(test_photos), **scores, "spec": spec, "fcn_check": check}
     write_json(ground_truth_path, result)
     return result
+
+
+def fcn_left_out(ground_truth_path: Path | None, direction: str) -> str | None:
+    """Why a run's FCN scores are left out (one line), or None when they are computed.
+
+    FCN scores segment generated photos, so they need the label map as the input
+    (``BtoA`` in the facades layout) and a dataset where the score means something.
+    """
+    if direction != "BtoA":
+        return f"direction {direction}: the generated images are label maps, not photos"
+    if ground_truth_path is None:
+        return None
+    check = json.loads(Path(ground_truth_path).read_text()).get("fcn_check", {"usable": True})
+    return None if check["usable"] else check["reason"]
 
 
 def fcn_scores(model: nn.Module, photos: np.ndarray, labels: np.ndarray, device: torch.device) -> dict[str, float]:
@@ -106,29 +140,46 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def real_features(data_dir: Path, split: str, size: int, inception: str, out_path: Path,
-                  cache_dir: Path | None = None, *, device: str = "auto", weights: Path | None = None) -> np.ndarray:
-    """Inception features of a split's real photos; ``cache_dir`` memoises them by image bytes and weights."""
+                  cache_dir: Path | None = None, *, direction: str = "BtoA", device: str = "auto",
+                  weights: Path | None = None) -> np.ndarray:
+    """Inception features of a split's real targets (the side ``direction`` translates to).
+
+    ``cache_dir`` memoises them by image bytes and weights.
+    """
     torch_device = pick_device(device)
-    photos, _ = photos_and_labels(data_dir, split, size)
-    feats = _features(photos, build_inception(inception, torch_device, weights), cache_dir, torch_device)
+    targets = _nhwc(load_split(Path(data_dir), split, size, direction).targets)
+    feats = _features(targets, build_inception(inception, torch_device, weights), cache_dir, torch_device)
     with atomic_open(out_path, "wb") as fh:
         np.save(fh, feats)
     return feats
+
+
+def image_seed(seed: int, name: str) -> int:
+    """The noise seed of one test image: a function of the run's seed and the image's name only."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:8], "little") >> 1
 
 
 def translate(generator: nn.Module, pairs: PairedImages, eval_mode: str, seed: int,
               device: torch.device, batch_size: int = 16) -> np.ndarray:
     """Generated images (N,H,W,3 uint8) for every input of ``pairs``.
 
-    ``eval_mode: train`` keeps dropout and batch statistics on, as the paper does at
-    test time; the seed makes that noise reproducible.
+    ``eval_mode: train`` keeps dropout and batch statistics on, as the paper does at test
+    time, and as the paper it runs at batch size 1: in a batch, batch norm would normalise
+    each image with its batch-mates' statistics, so its score would depend on the file
+    order (measured: 2.5 grey levels per pixel, dropout off). Each image's dropout noise
+    comes from its own seed (:func:`image_seed`), so neither order nor the other images
+    change its output. ``eval`` mode (running statistics, no dropout) cannot depend on the
+    batch and runs ``batch_size`` images at a time.
     """
-    generator.train(eval_mode == "train")
-    torch.manual_seed(seed)
+    per_image = eval_mode == "train"
+    generator.train(per_image)
+    step = 1 if per_image else batch_size
     out = []
     with torch.no_grad():
-        for start in range(0, len(pairs), batch_size):
-            x = pairs.inputs[start:start + batch_size].to(device).float() / 127.5 - 1
+        for start in range(0, len(pairs), step):
+            if per_image:
+                torch.manual_seed(image_seed(seed, pairs.names[start]))
+            x = pairs.inputs[start:start + step].to(device).float() / 127.5 - 1
             out.extend(to_uint8_image(img) for img in generator(x))
     return np.stack(out)
 
@@ -139,15 +190,17 @@ class _Scoring:
 
     pairs: PairedImages
     real: np.ndarray  # N,H,W,3 uint8 targets
-    labels: np.ndarray  # N,H,W class map of the label images
     feats_real: np.ndarray
     inception: nn.Module
-    segmenter: nn.Module
     device: torch.device
+    labels: np.ndarray | None  # N,H,W class map of the input label images; None: no FCN scores
+    segmenter: nn.Module | None
+    fcn_left_out: str | None  # why there are no FCN scores
 
 
 def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_features_path: Path, inception: str,
-                  segmenter_path: Path, device: torch.device, weights: Path | None) -> _Scoring:
+                  segmenter_path: Path, device: torch.device, weights: Path | None,
+                  fcn_left_out: str | None) -> _Scoring:
     pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
     feats_real = np.load(real_features_path)
     if len(feats_real) != len(pairs):
@@ -156,11 +209,12 @@ def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_featur
     return _Scoring(
         pairs=pairs,
         real=_nhwc(pairs.targets),
-        labels=rgb_to_class(_nhwc(pairs.inputs if cfg.direction == "BtoA" else pairs.targets)),
         feats_real=feats_real,
         inception=build_inception(inception, device, weights),
-        segmenter=load_segmenter(segmenter_path, device),
         device=device,
+        labels=None if fcn_left_out else rgb_to_class(_nhwc(pairs.inputs)),
+        segmenter=None if fcn_left_out else load_segmenter(segmenter_path, device),
+        fcn_left_out=fcn_left_out,
     )
 
 
@@ -193,7 +247,8 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
     metrics["fid"], metrics["kid"] = fid_kid["fid"], fid_kid["kid"]
     intervals["fid"] = [fid_kid["fid_low"], fid_kid["fid_high"]]
     intervals["kid"] = [fid_kid["kid_low"], fid_kid["kid_high"]]
-    metrics.update(fcn_scores(scoring.segmenter, fake, scoring.labels, scoring.device))
+    if scoring.segmenter is not None and scoring.labels is not None:
+        metrics.update(fcn_scores(scoring.segmenter, fake, scoring.labels, scoring.device))
 
     result = {
         "experiment": cfg.name,
@@ -203,6 +258,7 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         "images": len(fake),
         "eval_mode": cfg.eval_mode,
         "inception": spec["inception"],
+        "fcn_left_out": scoring.fcn_left_out,
         "metrics": metrics,
         "ci95": intervals,
         "config_hash": cfg.hash(),
@@ -244,6 +300,7 @@ def evaluate_run(
     *,
     device: str = "auto",
     weights: Path | None = None,
+    ground_truth: Path | None = None,
 ) -> dict[str, Any]:
     """Score the snapshots of ``epochs`` in ``checkpoints``; write ``out_dir/metrics.json`` and ``per_image.tsv``.
 
@@ -257,16 +314,22 @@ def evaluate_run(
         raise ValueError(f"{out_dir}: no saved epochs to evaluate")
     out_dir = Path(out_dir)
     torch_device = pick_device(device)
-    base_spec = {"split": split, "inception": inception, "kid_subset_size": kid_subset_size,
-                 "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path)}
+    base_spec = {"definitions": METRIC_DEFINITIONS, "split": split, "inception": inception,
+                 "kid_subset_size": kid_subset_size,
+                 "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path),
+                 # a changed verdict on the FCN score re-scores (the segmenter is retrained with it)
+                 "segmenter_sha256": file_sha256(segmenter_path) if Path(segmenter_path).exists() else None}
     scoring: _Scoring | None = None
 
     def scoring_for(cfg: ExperimentConfig) -> _Scoring:
         # loaded for the first snapshot that needs scoring; the run shares size and direction
         nonlocal scoring
         if scoring is None:
+            left_out = fcn_left_out(ground_truth, cfg.direction)
+            if left_out:
+                log.info("FCN scores left out: %s", left_out)
             scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path,
-                                    torch_device, weights)
+                                    torch_device, weights, left_out)
         return scoring
 
     results = []

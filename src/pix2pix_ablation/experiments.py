@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,12 +123,14 @@ def load_experiments(
 ) -> list[Experiment]:
     """Validate (JSON schema per row, then the config's own checks) and resolve every row.
 
-    The first problem raises TableError naming file, row and column.
+    The first problem raises TableError naming file, row and column; two rows with identical
+    settings raise one naming both rows.
     """
     path = Path(path)
     schema_path = schema_path or SCHEMA
     seen: dict[str, str] = {}
     experiments = []
+    lines: list[str] = []  # the file's line number of each experiment
     for row in read_table(path):
         line = row.pop("_line")
         name = row.get("name", "")
@@ -150,4 +153,27 @@ def load_experiments(
             column = str(exc).split(":", 1)[0]
             raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None
         experiments.append(Experiment(name, cfg, tuple(range(n_seeds)), description))
+        lines.append(line)
+    _reject_identical_rows(path, experiments, lines)
     return experiments
+
+
+def _settings_key(config: ExperimentConfig) -> str:
+    """What a row measures: its resolved config without the name and seed (runtime knobs included,
+    as in the run's config hash: a different precision or eval_mode is a different measurement)."""
+    settings = {k: v for k, v in config.to_dict().items() if k not in ("name", "seed")}
+    return json.dumps(settings, sort_keys=True)
+
+
+def _reject_identical_rows(path: Path, experiments: list[Experiment], lines: list[str]) -> None:
+    """Two rows with the same settings would be one arm twice: every comparison needs each value of
+    its column once, so a copy of the baseline would dissolve all its panels into "other"."""
+    first: dict[str, int] = {}
+    for i, exp in enumerate(experiments):
+        j = first.setdefault(_settings_key(exp.config), i)
+        if j != i:
+            other = experiments[j]
+            raise TableError(
+                f"{path}: row {lines[i]} ({exp.name}) has the same settings as row {lines[j]} ({other.name}); "
+                f"rows must differ in at least one setting (for more seeds of {other.name}, raise its 'seeds' cell)"
+            )

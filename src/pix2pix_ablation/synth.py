@@ -5,7 +5,9 @@ the "photo" on the left and the CMP label map on the right (the real archive is 
 A label layout is drawn per building (wall, window grid with sills, blinds, moldings
 and balconies, cornices, a door or shop front, pillars, sky) and the photo is a lit,
 textured rendering of it, so label -> photo is learnable but not a colour lookup.
-Labels are JPEG-compressed with the photo, as in the real data.
+Labels are JPEG-compressed with the photo, as in the real data. By default at quality 95
+with full-resolution chroma (4:4:4); ``jpeg_quality=75, subsampling="4:2:0"`` writes
+standard JPEGs like the real archive's, whose chroma bleeds across label borders.
 
 Every image depends only on (seed, split, index), so any subset can be regenerated and
 splits never share an image.
@@ -26,6 +28,8 @@ from .palette import CLASS_NAMES, NUM_CLASSES, PALETTE
 
 SPLITS = ("train", "val", "test")
 MIN_SIZE = 32
+SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+_DEFAULT_JPEG = {"quality": 95, "subsampling": "4:4:4"}
 C = {name: i for i, name in enumerate(CLASS_NAMES)}
 
 
@@ -211,24 +215,24 @@ def make_pair(seed: int, split: str, index: int, size: int) -> tuple[np.ndarray,
     return _render(rng, lab).transpose(1, 2, 0), lab
 
 
-def _write_one(path: Path, seed: int, split: str, index: int, size: int) -> None:
+def make_canvas(seed: int, split: str, index: int, size: int) -> np.ndarray:
+    """The (size, 2 size, 3) uint8 image of one file before JPEG: photo left, label colours right."""
     photo, lab = make_pair(seed, split, index, size)
     canvas = np.empty((size, 2 * size, 3), np.uint8)
     canvas[:, :size] = photo  # photo left, labels right, as in the facades archive
     canvas[:, size:] = np.take(PALETTE, lab, axis=0)
+    return canvas
+
+
+def _write_one(path: Path, seed: int, split: str, index: int, size: int, quality: int, subsampling: str) -> None:
+    canvas = make_canvas(seed, split, index, size)
     with atomic_path(path) as tmp:
-        # 4:4:4 chroma: the default 4:2:0 smears the saturated label colours into the wrong
-        # class at every edge (about 1 pixel in 5 at 128 px); artefacts stay, as in the real data
-        Image.fromarray(canvas).save(tmp, format="JPEG", quality=95, subsampling=0)
+        # the 4:4:4 default predates label recovery that survives 4:2:0 (palette.rgb_to_class)
+        # and stays so that existing datasets keep their bytes
+        Image.fromarray(canvas).save(tmp, format="JPEG", quality=quality, subsampling=subsampling)
 
 
-def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: int) -> dict[str, Any]:
-    """Write the three splits under ``out``; return a small manifest (counts, size, seed).
-
-    Stale ``<k>.jpg`` files beyond the requested count (from an earlier, larger run) are
-    removed, so a split holds exactly what the manifest says.
-    """
-    counts = {"train": train, "val": val, "test": test}
+def _check_arguments(counts: dict[str, int], size: int, seed: int, jpeg_quality: int, subsampling: str) -> None:
     for split, n in counts.items():
         if n < 0:
             raise ValueError(f"{split}: count must be >= 0, got {n}")
@@ -236,6 +240,24 @@ def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: in
         raise ValueError(f"size: must be >= {MIN_SIZE}, got {size}")
     if seed < 0:
         raise ValueError(f"seed: must be >= 0, got {seed}")
+    if not 1 <= jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality: must be in 1..100, got {jpeg_quality}")
+    if subsampling not in SUBSAMPLINGS:
+        raise ValueError(f"subsampling: must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}")
+
+
+def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: int, *,
+                 jpeg_quality: int = 95, subsampling: str = "4:4:4") -> dict[str, Any]:
+    """Write the three splits under ``out``; return a small manifest (counts, size, seed).
+
+    ``jpeg_quality`` and ``subsampling`` (chroma: "4:4:4", "4:2:2" or "4:2:0") set how the
+    files are saved; the manifest names them only when they differ from the default, so a
+    default dataset's manifest is what it always was. Stale ``<k>.jpg`` files beyond the
+    requested count (from an earlier, larger run) are removed, so a split holds exactly
+    what the manifest says.
+    """
+    counts = {"train": train, "val": val, "test": test}
+    _check_arguments(counts, size, seed, jpeg_quality, subsampling)
     out = Path(out)
     jobs = []
     for split, n in counts.items():
@@ -245,12 +267,16 @@ def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: in
             m = re.fullmatch(r"(\d+)\.jpg", old.name)
             if m and not 1 <= int(m.group(1)) <= n:
                 old.unlink()
-        jobs += [(folder / f"{k}.jpg", seed, split, k, size) for k in range(1, n + 1)]
+        jobs += [(folder / f"{k}.jpg", seed, split, k, size, jpeg_quality, subsampling) for k in range(1, n + 1)]
     # numpy and PIL release the GIL for most of the work, and each atomic write waits on
     # an fsync: more threads than cores keep the CPU busy through those waits
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda job: _write_one(*job), jobs))
-    return {"counts": counts, "size": size, "seed": seed, "layout": "photo|labels (BtoA)"}
+    manifest: dict[str, Any] = {"counts": counts, "size": size, "seed": seed, "layout": "photo|labels (BtoA)"}
+    jpeg = {"quality": jpeg_quality, "subsampling": subsampling}
+    if jpeg != _DEFAULT_JPEG:
+        manifest["jpeg"] = jpeg
+    return manifest
 
 
-__all__ = ["SPLITS", "make_dataset", "make_pair"]
+__all__ = ["SPLITS", "SUBSAMPLINGS", "make_canvas", "make_dataset", "make_pair"]

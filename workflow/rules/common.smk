@@ -75,6 +75,7 @@ GPU_GATE = [ancient(INCEPTION_WEIGHTS)] if EVAL["inception"] == "pretrained" els
 wildcard_constraints:
     experiment=r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
     seed=r"\d+",
+    direction=r"AtoB|BtoA",
 
 
 def runs():
@@ -100,9 +101,9 @@ def evaluations():
 
 
 def real_features_file(wildcards):
-    """Inception features of the real photos at this run's evaluation size."""
-    size = experiment(wildcards.experiment).config.crop_size
-    return f"results/features/real_{EVAL['split']}_{size}px.npy"
+    """Inception features of the real targets (the side this run translates to) at its evaluation size."""
+    cfg = experiment(wildcards.experiment).config
+    return f"results/features/real_{EVAL['split']}_{cfg.direction}_{cfg.crop_size}px.npy"
 
 
 def _resource_spec(rule_name):

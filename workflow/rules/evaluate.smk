@@ -43,13 +43,13 @@ rule real_features:
         data=DATA_MANIFEST,
         weights=GPU_GATE,
     output:
-        "results/features/real_{split}_{size}px.npy",
+        "results/features/real_{split}_{direction}_{size}px.npy",
     params:
         data=DATA_DIR,
         inception=EVAL["inception"],
         cache=FEATURE_CACHE,
     log:
-        "results/logs/real_features_{split}_{size}px.log",
+        "results/logs/real_features_{split}_{direction}_{size}px.log",
     threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
@@ -61,6 +61,7 @@ rule evaluate:
     input:
         summary=RUN + "/train_summary.json",
         segmenter="results/segmenter/segmenter.pt",
+        ground_truth="results/segmenter/ground_truth.json",
         real_features=real_features_file,
         weights=GPU_GATE,
     output:

@@ -95,8 +95,9 @@ def bootstrap_fid_kid(
     ``feats_real``, so a resample draws one set of image indices for both. Returns
     ``fid, fid_low, fid_high, fid_boot_bias, kid, kid_std, kid_low, kid_high``; the point values use
     all rows (KID with ``kid_subsets`` subsets, std over subsets), the bounds come from
-    ``n_boot`` resamples (KID with ``kid_boot_subsets`` subsets each). KID is the paired
-    estimator throughout (``kernel_inception_distance(..., paired=True)``).
+    ``n_boot`` resamples (KID with ``kid_boot_subsets`` subsets each). KID is the standard
+    unbiased estimator throughout (``kernel_inception_distance``'s default, as torch-fidelity
+    and clean-fid compute it), not the paired variant: published KIDs are computed that way.
 
     FID is biased upwards at small n, and a resample holds only ~63% distinct images, so
     resampled FIDs sit systematically above the point value (for 106 images by more than
@@ -104,8 +105,9 @@ def bootstrap_fid_kid(
     The FID bounds are therefore bias-corrected: the percentile interval shifted by the
     bootstrap bias estimate (mean of resampled FIDs - point FID, returned as
     ``fid_boot_bias``). They measure the spread due to the choice of test images, not the
-    small-n bias that every FID of this test set shares. KID is unbiased (copies in a
-    resample are masked), so its interval is the plain percentile one.
+    small-n bias that every FID of this test set shares. KID is unbiased, also on a
+    resample (pairs made of two copies of one image are left out, see
+    ``fid._mmd2_unbiased``), so its interval is the plain percentile one.
     """
     fake = _as_features(feats_fake, "feats_fake")
     real = _as_features(feats_real, "feats_real")
@@ -113,7 +115,7 @@ def bootstrap_fid_kid(
         raise ValueError(f"paired features must have equal shapes, got {fake.shape} and {real.shape}")
     n = len(fake)
     fid = frechet_distance(fake, real)
-    kid, kid_std = kernel_inception_distance(fake, real, kid_subset_size, kid_subsets, seed, paired=True)
+    kid, kid_std = kernel_inception_distance(fake, real, kid_subset_size, kid_subsets, seed)
     ks = _KernelBlocks(fake, real)
     # the Gram route pays off while n <= d (always, for ~100 test images and 2048 dims)
     fid_of = _GramFID(fake, real) if n <= fake.shape[1] else (lambda idx: frechet_distance(fake[idx], real[idx]))
@@ -123,7 +125,7 @@ def bootstrap_fid_kid(
     for i in range(n_boot):
         idx = rng.integers(0, n, n)
         fids[i] = fid_of(idx)
-        kids[i] = _kid_subsets(ks, idx, idx, kid_subset_size, kid_boot_subsets, rng, paired=True).mean()
+        kids[i] = _kid_subsets(ks, idx, idx, kid_subset_size, kid_boot_subsets, rng, paired=False).mean()
     bias = float(fids.mean()) - fid
     fid_low, fid_high = _percentile_interval(fids - bias, alpha)
     kid_low, kid_high = _percentile_interval(kids, alpha)

@@ -279,40 +279,54 @@ class _KernelBlocks:
         return polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
 
 
-def _mmd2_unbiased(ks: _KernelBlocks, ra: np.ndarray, rb: np.ndarray, paired: bool) -> float:
+def _masked_mean(k: np.ndarray, keep: np.ndarray) -> float:
+    pairs = keep.sum()
+    # a tiny resample can hold copies of one row only: no independent pair, undefined
+    return float(k[keep].sum() / pairs) if pairs else float("nan")
+
+
+def _mmd2_unbiased(ks: _KernelBlocks, ra: np.ndarray, rb: np.ndarray, da: np.ndarray, db: np.ndarray,
+                   paired: bool) -> float:
     """Unbiased MMD^2 between rows ``ra`` of set a and rows ``rb`` of set b.
 
-    The estimator averages k only over pairs of *independent* samples. Within a set that
-    excludes every pair of the same source row: the diagonal for a plain subset and, in a
-    bootstrap resample holding copies of a row, the pairs of copies (k(x, x) terms would
-    bias it upwards). With ``paired`` sets (row i of a was generated from the input of
-    row i of b) the cross pairs (i, i) are dependent too and are excluded: a translation
-    resembles its own target, so keeping them biases KID downwards, below zero for good
-    models, and rewards per-image fidelity instead of distribution match.
+    Standard (``paired=False``), as torch-fidelity (``mmd_est='unbiased'``) and clean-fid:
+    each within-set term is the mean of k over all ordered pairs of distinct samples, the
+    diagonal excluded (m (m - 1) pairs), the cross term the mean over all m^2 pairs.
+
+    ``da``/``db`` say which draw each row comes from. Plain subsets draw distinct rows
+    (draw = row) and the above is all there is. A bootstrap resample draws test images
+    with replacement, draw p giving fake row idx[p] and real row idx[p]; to score it like
+    a test set of distinct images, pairs of two different draws of one source row are left
+    out: within a set they are k(x, x) terms (biased upwards), across the sets extra
+    (translation, own target) pairs, which a set of distinct images holds once per image
+    (biased downwards, by more than the spread over resamples at ~100 images).
+
+    ``paired=True``, for sets where row i of a was generated from the input of row i of b,
+    drops every cross pair of one source row: a translation resembles its own target, so
+    those pairs pull the standard estimate down (below zero for good models). No
+    published KID is computed this way, so it is an option, not the reported ``kid``.
     """
     kxx, kyy, kxy = ks.blocks(ra, rb)
-
-    def masked_mean(k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
-        keep = rows[:, None] != cols[None, :]
-        pairs = keep.sum()
-        # a tiny resample can hold copies of one row only: no independent pair, undefined
-        return float(k[keep].sum() / pairs) if pairs else float("nan")
-
-    cross = masked_mean(kxy, ra, rb) if paired else float(kxy.mean())
-    return masked_mean(kxx, ra, ra) + masked_mean(kyy, rb, rb) - 2.0 * cross
+    same_source = ra[:, None] == rb[None, :]
+    cross_keep = ~same_source if paired else ~same_source | (da[:, None] == db[None, :])
+    within = _masked_mean(kxx, ra[:, None] != ra[None, :]) + _masked_mean(kyy, rb[:, None] != rb[None, :])
+    return within - 2.0 * _masked_mean(kxy, cross_keep)
 
 
 def _kid_subsets(ks: _KernelBlocks, rows_a: np.ndarray, rows_b: np.ndarray, subset_size: int,
                  n_subsets: int, rng: np.random.Generator, paired: bool) -> np.ndarray:
-    """MMD^2 of ``n_subsets`` random subsets drawn (without replacement) from the given rows."""
+    """MMD^2 of ``n_subsets`` random subsets drawn (without replacement) from the given rows.
+
+    Entry p of ``rows_a`` and of ``rows_b`` is one draw (see ``_mmd2_unbiased``).
+    """
     m = min(subset_size, len(rows_a), len(rows_b))
     if m < 2:
         raise ValueError("KID needs at least 2 samples per set")
     values = np.empty(n_subsets)
     for i in range(n_subsets):
-        ra = rows_a[rng.choice(len(rows_a), m, replace=False)]
-        rb = rows_b[rng.choice(len(rows_b), m, replace=False)]
-        values[i] = _mmd2_unbiased(ks, ra, rb, paired)
+        da = rng.choice(len(rows_a), m, replace=False)
+        db = rng.choice(len(rows_b), m, replace=False)
+        values[i] = _mmd2_unbiased(ks, rows_a[da], rows_b[db], da, db, paired)
     return values
 
 
@@ -326,11 +340,21 @@ def kernel_inception_distance(
 ) -> tuple[float, float]:
     """KID: (mean, std) of the unbiased MMD^2 over random subsets (Binkowski et al. 2018).
 
-    Each subset draws ``min(subset_size, na, nb)`` rows of each set without replacement;
-    the std is over subsets (ddof=0), i.e. the spread of the estimator, not a CI. Pass
-    ``paired=True`` when row i of both sets stems from the same test input (generated vs
-    real photo): the dependent cross pairs (i, i) are then left out (see
-    ``_mmd2_unbiased``); the default is the standard, unpaired estimator.
+    The standard estimator of torch-fidelity (``kid``, ``mmd_est='unbiased'``) and clean-fid
+    (``kernel_distance``): kernel k(x, y) = (x.y / d + 1)^3; each of ``n_subsets`` subsets
+    draws m = ``min(subset_size, na, nb)`` rows of each set without replacement (the two
+    sets independently; clean-fid caps m the same way, torch-fidelity refuses a
+    ``subset_size`` above n), and its MMD^2 is
+
+        sum_{i != j} k(a_i, a_j) / (m (m - 1)) + sum_{i != j} k(b_i, b_j) / (m (m - 1))
+        - 2 sum_{i, j} k(a_i, b_j) / m^2.
+
+    The mean is over subsets, the std over subsets (ddof=0): the spread of the estimator,
+    not a CI. With ``subset_size >= na = nb`` every subset holds all rows and the value does
+    not depend on ``seed``. The subsets come from numpy's ``default_rng(seed)``, not from
+    torch-fidelity's or clean-fid's random streams, so with smaller subsets the numbers
+    agree with theirs in expectation, not digit for digit. ``paired=True`` is the variant
+    for paired sets described in ``_mmd2_unbiased`` (equal lengths required).
     """
     a = _as_features(feats_a, "feats_a")
     b = _as_features(feats_b, "feats_b")

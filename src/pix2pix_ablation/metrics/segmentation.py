@@ -3,9 +3,10 @@
 A segmenter is trained once per dataset on REAL training photos against their label
 maps (12 CMP classes). Generated test photos are then segmented and scored against the
 ground-truth labels of the test set: the better the photos, the closer the scores get to
-those of the real test photos. Scores follow the FCN / pix2pix evaluation code: one
-confusion matrix accumulated over the whole test set, then per-pixel accuracy, mean
-per-class accuracy and mean IoU.
+those of the real test photos. Scores are those of the pix2pix reference's
+``get_scores`` (scripts/eval_cityscapes/util.py, after the FCN code): one confusion
+matrix accumulated over the whole test set, then per-pixel accuracy, mean per-class
+accuracy and mean IoU, the means over all classes.
 
 Architectures (``arch``):
 
@@ -263,37 +264,45 @@ def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = NU
     return np.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
-    """Per-pixel accuracy, mean per-class accuracy and mean IoU, as in the FCN/pix2pix code.
+# The reference adds this to every denominator: a class that never occurs scores 0/1e-12 = 0
+# instead of 0/0, so it counts as 0 in the class means rather than being skipped.
+_EPS = 1e-12
 
-    * per_pixel_acc = trace / total
-    * per_class_acc = mean over classes present in the ground truth of diag / row sum
-    * mean_iou = mean over classes of diag / (row sum + col sum - diag), skipping only
-      classes absent from both ground truth and prediction (0/0). A class that is
-      predicted but absent from the ground truth has IoU 0 and does count: false
-      positives cost IoU, exactly as in the reference ``nanmean``.
-    """
+
+def _as_confusion(cm: np.ndarray) -> np.ndarray:
     cm = np.asarray(cm, dtype=np.float64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"expected a square confusion matrix, got shape {cm.shape}")
+    return cm
+
+
+def scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
+    """Per-pixel accuracy, mean per-class accuracy and mean IoU, as the pix2pix reference's ``get_scores``.
+
+    With rows = ground truth, columns = prediction and eps = 1e-12, over ALL C classes:
+
+    * per_pixel_acc = trace / (total + eps)
+    * per_class_acc = mean_c diag_c / (row_c + eps)
+    * mean_iou = mean_c diag_c / (row_c + col_c - diag_c + eps)
+
+    A class absent from the ground truth has accuracy 0, and one absent from both ground
+    truth and prediction has IoU 0: both pull the means down rather than being left out,
+    exactly as in the reference (whose ``nanmean`` never sees a NaN because of eps).
+    """
+    cm = _as_confusion(cm)
     total = cm.sum()
     if total == 0:
         raise ValueError("empty confusion matrix: no labelled pixels")
     diag = np.diag(cm)
-    rows, cols = cm.sum(1), cm.sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        class_acc = diag / rows  # NaN where the class never occurs in the ground truth
-        iou = diag / (rows + cols - diag)  # NaN only where it occurs nowhere
     return {
-        "per_pixel_acc": float(diag.sum() / total),
-        "per_class_acc": float(np.nanmean(class_acc)),
-        "mean_iou": float(np.nanmean(iou)),
+        "per_pixel_acc": float(diag.sum() / (total + _EPS)),
+        "per_class_acc": float(np.mean(diag / (cm.sum(1) + _EPS))),
+        "mean_iou": float(np.mean(per_class_iou(cm))),
     }
 
 
 def per_class_iou(cm: np.ndarray) -> np.ndarray:
-    """IoU of every class (NaN where a class is in neither ground truth nor prediction)."""
-    cm = np.asarray(cm, dtype=np.float64)
+    """IoU of every class, as the reference: diag / (row + col - diag + 1e-12), 0 for a class found nowhere."""
+    cm = _as_confusion(cm)
     diag = np.diag(cm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return diag / (cm.sum(1) + cm.sum(0) - diag)
+    return diag / (cm.sum(1) + cm.sum(0) - diag + _EPS)

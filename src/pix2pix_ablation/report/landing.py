@@ -65,6 +65,8 @@ def run_facts(manifest_path: Path, metric_files: Sequence[Path], ground_truth_pa
         "epochs_experiment": epochs_experiment,
         "saved_epochs": list(configs[epochs_experiment]["save_epochs"]),
         "fcn_upper_bound": json.loads(Path(ground_truth_path).read_text()).get("fcn_mean_iou"),
+        # why runs have no FCN scores (one line each; none when every run has them)
+        "fcn_left_out": list(dict.fromkeys(e["fcn_left_out"] for e in scored if e.get("fcn_left_out"))),
     }
 
 

@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_open
@@ -13,6 +14,13 @@ from .html import Cell, Row, table_html, write_page
 from .tables import LOWER_IS_BETTER, METRIC_TITLES, METRICS, arrow, best_arms, fmt
 
 UPPER_LABEL = "FCN upper bound (real photos)"
+# an arm with one seed has no interval over seeds: its bootstrap interval over test images is
+# shown instead, in other brackets, because it measures a different (smaller) uncertainty
+SEEDS_CI = "[{}, {}]"
+BOOT_CI = "⟨{}, {}⟩"
+BOOT_NOTE = ("[low, high]: 95% CI over seeds (Student t); ⟨low, high⟩: bootstrap 95% CI over the test images of "
+             "an arm's one seed (it leaves out seed-to-seed variation, so it is narrower than a CI over seeds "
+             "would be; FCN scores have none).")
 
 
 def random_inception_note(runs: pd.DataFrame) -> list[str]:
@@ -22,19 +30,41 @@ def random_inception_note(runs: pd.DataFrame) -> list[str]:
     return []
 
 
+def fcn_left_out_note(runs: pd.DataFrame) -> list[str]:
+    """Why runs have no FCN scores, one line per reason the evaluation recorded."""
+    reasons = [r for r in dict.fromkeys(runs["fcn_left_out"]) if isinstance(r, str) and r]
+    return [f"FCN scores left out: {reason}." for reason in reasons]
+
+
 def _images_phrase(runs: pd.DataFrame) -> str:
     counts = sorted(set(runs["images"].astype(int)))
     return " / ".join(str(c) for c in counts) if counts else "?"
 
 
+def _finite(rec: pd.Series, low: str, high: str) -> bool:
+    return low in rec.index and math.isfinite(rec[low]) and math.isfinite(rec[high])
+
+
+def shows_bootstrap(rec: pd.Series) -> bool:
+    """Whether a summary row's cell shows the bootstrap interval (one seed, no CI over seeds)."""
+    return not _finite(rec, "ci_low", "ci_high") and int(rec["n_seeds"]) == 1 and _finite(rec, "boot_low", "boot_high")
+
+
 def metric_cell(metric: str, rec: pd.Series | None, best: bool) -> Cell:
     if rec is None:
         return Cell("–", sort="")
-    ci = ""
-    if math.isfinite(rec["ci_low"]) and math.isfinite(rec["ci_high"]):
-        ci = f"[{fmt(metric, rec['ci_low'])}, {fmt(metric, rec['ci_high'])}]"
-    return Cell(fmt(metric, rec["mean"]), sort=float(rec["mean"]), best=best, sub=ci,
-                title=f"mean over {int(rec['n_seeds'])} seed(s), 95% CI below")
+    ci, title = "", f"mean over {int(rec['n_seeds'])} seed(s), 95% CI over seeds below"
+    if _finite(rec, "ci_low", "ci_high"):
+        ci = SEEDS_CI.format(fmt(metric, rec["ci_low"]), fmt(metric, rec["ci_high"]))
+    elif shows_bootstrap(rec):
+        ci = BOOT_CI.format(fmt(metric, rec["boot_low"]), fmt(metric, rec["boot_high"]))
+        title = "one seed: bootstrap 95% CI over its test images below"
+    return Cell(fmt(metric, rec["mean"]), sort=float(rec["mean"]), best=best, sub=ci, title=title)
+
+
+def bootstrap_note(summary: pd.DataFrame) -> list[str]:
+    """The bracket legend, on pages where some cell shows a bootstrap interval."""
+    return [BOOT_NOTE] if any(shows_bootstrap(rec) for _, rec in summary.iterrows()) else []
 
 
 def metric_rows(summary: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str],
@@ -77,19 +107,28 @@ def write_metrics_table(
     lead = {a: [Cell(a, sort=i, kind="text"), Cell(str(n_seeds.get(a, 0)), sort=n_seeds.get(a, 0))]
             for i, a in enumerate(arm_order)}
     names, titles = metric_header(metrics)
-    rows = metric_rows(summary, arm_order, metrics, lead) + [upper_row(upper, 2, metrics)]
+    # no FCN upper bound where the FCN score means nothing (the segmenter's check said so)
+    rows = metric_rows(summary, arm_order, metrics, lead) + ([upper_row(upper, 2, metrics)] if upper else [])
     table = table_html(["arm", "seeds", *names], rows, ["", "", *titles])
     notes = [
-        f"Mean over seeds with its 95% confidence interval [low, high] below it (Student t over seeds; none with "
-        "one seed). "
+        f"Mean over seeds with its 95% confidence interval [low, high] below it (Student t over seeds; with one "
+        "seed, the bootstrap interval over test images ⟨low, high⟩ instead, where the evaluation recorded one). "
         f"Each seed's score is over {_images_phrase(runs)} test images. "
         "★ marks the best mean per column: higher is better (↑) except L1, FID and KID (↓).",
-        "The last row is not an arm: the FCN scores of the segmenter on the real test photos, "
-        "the ceiling a perfect generator would reach.",
+        *bootstrap_note(summary),
+        *(["The last row is not an arm: the FCN scores of the segmenter on the real test photos, "
+           "the ceiling a perfect generator would reach."] if upper else []),
         *random_inception_note(runs),
+        *fcn_left_out_note(runs),
         "Click a column header to sort.",
     ]
     write_page(out, title, [table], notes)
+
+
+def p_cell(p: float) -> Cell:
+    if not math.isfinite(p):
+        return Cell("–", sort="")
+    return Cell(f"{p:.3f}" if p >= 0.001 else f"{p:.1e}", sort=p)
 
 
 def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: str, reference: str) -> None:
@@ -97,29 +136,32 @@ def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: 
         write_page(out, title, [], [f"Only one arm ({reference}): there is nothing to compare it with. "
                                     "A second row that differs from it in one column makes this a comparison."])
         return
+    n_tests = int(np.isfinite(tests["p_value"].to_numpy(dtype=float)).sum())
     rows = []
     for rec in tests.itertuples():
         m = rec.metric
-        p = rec.p_value
         rows.append(Row([
             Cell(f"{METRIC_TITLES.get(m, m)} {arrow(m)}", sort=METRICS.index(m) if m in METRICS else m, kind="text"),
             Cell(rec.arm, kind="text"), Cell(rec.reference, kind="text"), Cell(str(rec.n_pairs), sort=rec.n_pairs),
             Cell(fmt(m, rec.arm_mean), sort=rec.arm_mean), Cell(fmt(m, rec.reference_mean), sort=rec.reference_mean),
             Cell(f"{rec.mean_diff:+.{4 if m not in ('psnr', 'fid') else 2}f}", sort=rec.mean_diff),
-            Cell("–" if not math.isfinite(p) else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"),
-                 sort=p if math.isfinite(p) else ""),
+            p_cell(rec.p_value), p_cell(rec.p_holm),
             Cell(rec.verdict, best=rec.verdict.startswith("significant"), kind="text"),
             Cell(rec.favours or "–", kind="text"),
         ]))
-    table = table_html(["metric", "arm", "reference", "paired seeds", "arm mean", "reference mean",
-                        "difference (arm − ref.)", "p (paired t)", "verdict", "better mean"], rows)
+    header = ["metric", "arm", "reference", "paired seeds", "arm mean", "reference mean", "difference (arm − ref.)",
+              "p (paired t)", "p (Holm)", "verdict", "better mean"]
+    hover = {"p (paired t)": "this test alone", "p (Holm)": f"Holm-adjusted over this table's {n_tests} test(s)",
+             "verdict": "from the Holm-adjusted p"}
+    table = table_html(header, rows, [hover.get(h, "") for h in header])
     notes = [
         f"Each arm against the reference arm {reference} (the first of the comparison), paired by seed over "
         "the seeds both ran: difference = mean over those seeds of (arm − reference); p from a two-sided "
         "paired t-test (scipy.stats.ttest_rel), which needs at least 2 shared seeds.",
-        "'significant at 5%' means p < 0.05 for that metric alone; with 8 metrics and several arms some "
-        "such results are expected by chance (no multiple-comparison correction). 'better mean' names the arm "
-        "with the better mean, significant or not.",
+        f"p (Holm): the p-values of this table's {n_tests} test(s) (every arm and metric) adjusted together "
+        "with the Holm-Bonferroni step-down correction, which keeps the chance of any false 'significant' in "
+        "this table at 5%. 'significant at 5%' means Holm-adjusted p < 0.05; a raw p below 0.05 alone is not "
+        "enough. 'better mean' names the arm with the better mean, significant or not.",
     ]
     write_page(out, title, [table], notes)
 
@@ -149,14 +191,16 @@ def write_summary(
         for name in order
     }
     names, titles = metric_header(metrics)
-    rows = metric_rows(summary, order, metrics, lead) + [upper_row(upper, 5, metrics)]
+    rows = metric_rows(summary, order, metrics, lead) + ([upper_row(upper, 5, metrics)] if upper else [])
     table = table_html(["experiment", "categories", "description", "epoch", "seeds", *names], rows,
                        ["", "", "", "last saved epoch", "", *titles])
     notes = [
         f"All {len(order)} experiments at their last saved epoch: mean over seeds [95% CI]; each seed's score is "
         f"over {_images_phrase(runs)} test images. ★ best per column (↓: lower is better). "
         "Click a column header to sort by it; the FCN upper-bound row stays last.",
+        *bootstrap_note(summary),
         *random_inception_note(runs),
+        *fcn_left_out_note(runs),
     ]
     write_page(html_out, "All experiments", [table], notes)
     rows_tsv = []

@@ -1,8 +1,11 @@
 """Metric tables: mean and 95% CI over seeds per arm, best marks, paired tests.
 
 Every number here is over seeds (each seed's score is already a mean over the test
-images). A difference between two arms is tested on the seeds they share, pairing
-run with run, because seeds share data order and initialisation noise.
+images), except for an arm with one seed: there no interval over seeds exists, and the
+evaluation's bootstrap interval over test images is kept instead (``boot_low``/``boot_high``).
+A difference between two arms is tested on the seeds they share, pairing run with run,
+because seeds share data order and initialisation noise; the p-values of one comparison
+are Holm-adjusted together.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ METRIC_TITLES = {
 LOWER_IS_BETTER = frozenset({"l1", "fid", "kid"})
 DIGITS = {"ssim": 3, "psnr": 2, "l1": 4, "fid": 2, "kid": 4}  # FCN scores: 3
 ALPHA = 0.05
-RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception"]
+RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception", "boot_low",
+               "boot_high", "fcn_left_out"]
+SUMMARY_COLUMNS = ["arm", "metric", "mean", "ci_low", "ci_high", "n_seeds", "boot_low", "boot_high"]
 
 
 def t_interval(values: Sequence[float] | np.ndarray, alpha: float = ALPHA) -> tuple[float, float, float]:
@@ -64,8 +69,16 @@ def epoch_result(run: dict[str, Any], epoch: int, path: str | Path = "") -> dict
     raise KeyError(f"{path}: no evaluation of epoch {epoch} (evaluated epochs: {found})")
 
 
+def _bootstrap_bounds(run: Mapping[str, Any], metric: str) -> tuple[float, float]:
+    """The evaluation's bootstrap 95% CI over test images; NaN where it recorded none (FCN scores)."""
+    bounds = run.get("ci95", {}).get(metric)
+    if not bounds or len(bounds) != 2 or any(b is None for b in bounds):
+        return math.nan, math.nan
+    return float(bounds[0]), float(bounds[1])
+
+
 def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str], int]]) -> pd.DataFrame:
-    """Tidy rows (arm, experiment, seed, epoch, metric, value, images, inception).
+    """Tidy rows (arm, experiment, seed, epoch, metric, value, images, inception, boot_low, boot_high).
 
     From (arm label, a run's eval/metrics.json, the arm's epoch) triples.
     """
@@ -73,24 +86,33 @@ def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str], int]]) -> p
     for arm, path, epoch in arm_files:
         run = epoch_result(json.loads(Path(path).read_text()), epoch, path)
         for metric, value in run["metrics"].items():
+            low, high = _bootstrap_bounds(run, metric)
             rows.append({"arm": arm, "experiment": run["experiment"], "seed": int(run["seed"]),
                          "epoch": int(run["epoch"]), "metric": metric, "value": float(value),
-                         "images": int(run.get("images", 0)), "inception": run.get("inception", "")})
+                         "images": int(run.get("images", 0)), "inception": run.get("inception", ""),
+                         "boot_low": low, "boot_high": high, "fcn_left_out": run.get("fcn_left_out") or ""})
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
 def summarize(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """(arm, metric, mean, ci_low, ci_high, n_seeds) in arm order; CI bounds NaN with one seed."""
+    """(arm, metric, mean, ci_low, ci_high, n_seeds, boot_low, boot_high) in arm order.
+
+    CI bounds over seeds are NaN with one seed; the bootstrap bounds are that one run's
+    interval over test images, and NaN with several seeds (the seeds' CI is the honest one).
+    """
     out = []
     for arm in arm_order:
         for metric in metrics:
-            values = runs.loc[(runs["arm"] == arm) & (runs["metric"] == metric), "value"].to_numpy(dtype=float)
-            if values.size == 0:
+            part = runs[(runs["arm"] == arm) & (runs["metric"] == metric)]
+            if part.empty:
                 continue
-            mean, low, high = t_interval(values)
+            mean, low, high = t_interval(part["value"].to_numpy(dtype=float))
+            boot = (math.nan, math.nan)
+            if len(part) == 1 and "boot_low" in part:
+                boot = (float(part["boot_low"].iloc[0]), float(part["boot_high"].iloc[0]))
             out.append({"arm": arm, "metric": metric, "mean": mean, "ci_low": low, "ci_high": high,
-                        "n_seeds": int(values.size)})
-    return pd.DataFrame(out, columns=["arm", "metric", "mean", "ci_low", "ci_high", "n_seeds"])
+                        "n_seeds": len(part), "boot_low": boot[0], "boot_high": boot[1]})
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
 def best_arms(summary: pd.DataFrame) -> dict[str, set[str]]:
@@ -136,10 +158,33 @@ def paired_test(arm_values: Mapping[int, float], ref_values: Mapping[int, float]
     return {"n_pairs": len(seeds), "mean_diff": diff, "p_value": p, "verdict": verdict(p, len(seeds))}
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order.
+
+    NaN entries (no test possible) are not tests: they stay NaN and do not count in the family.
+    """
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, math.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = order.size
+    running = 0.0
+    for rank, index in enumerate(order):
+        # the max over smaller p-values keeps the adjusted values in the raw p's order
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
 def paired_tests(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Every arm after the first against the first (the reference), metric by metric."""
+    """Every arm after the first against the first (the reference), metric by metric.
+
+    ``p_value`` is each test's own p, ``p_holm`` the Holm adjustment over all tests of this
+    table (arms x metrics); the verdict reads ``p_holm``, so a comparison with many arms
+    and metrics does not call chance hits significant.
+    """
     columns = ["metric", "arm", "reference", "n_pairs", "arm_mean", "reference_mean", "mean_diff", "p_value",
-               "verdict", "favours"]
+               "p_holm", "verdict", "favours"]
     if len(arm_order) < 2:
         return pd.DataFrame(columns=columns)
     reference = arm_order[0]
@@ -163,10 +208,18 @@ def paired_tests(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence
             out.append({"metric": metric, "arm": arm, "reference": reference, **test,
                         "arm_mean": float(np.mean(list(values.values()))),
                         "reference_mean": float(np.mean(list(ref.values()))), "favours": favours})
+    for rec, adjusted in zip(out, holm([rec["p_value"] for rec in out]), strict=True):
+        rec["p_holm"] = adjusted
+        rec["verdict"] = verdict(adjusted, int(rec["n_pairs"]))
     return pd.DataFrame(out, columns=columns)
 
 
 def upper_bound(ground_truth: Mapping[str, float]) -> dict[str, float]:
-    """The FCN scores of the segmenter on the real photos: what a perfect generator would get."""
+    """The FCN scores of the segmenter on the real photos: what a perfect generator would get.
+
+    None where the FCN score means nothing on this dataset (``fcn_check`` of the segmenter).
+    """
+    if not ground_truth.get("fcn_check", {}).get("usable", True):
+        return {}
     return {m: float(ground_truth[m]) for m in METRICS if m.startswith("fcn_") and m in ground_truth}
 
