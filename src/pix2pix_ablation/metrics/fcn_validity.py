@@ -19,8 +19,8 @@ from ..palette import NUM_CLASSES, PALETTE
 from .segmentation import confusion_matrix, scores_from_confusion
 
 # RGB distance to the nearest palette colour within which a pixel counts as palette-coded,
-# and the share of label pixels that must be: JPEG label maps keep >= 0.84 of their
-# pixels within 40 (about 0.84 at quality 50-75, 4:2:0), natural photos <= 0.03 (measured)
+# and the share of label pixels that must be: JPEG label maps keep about 0.84 of their
+# pixels within 40 (quality 50-75, 4:2:0), natural photos <= 0.03 (measured)
 PALETTE_DISTANCE = 40.0
 MIN_PALETTE_SHARE = 0.5
 
