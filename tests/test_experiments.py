@@ -72,8 +72,14 @@ def test_a_row_with_the_settings_of_another_row_is_one_error_naming_both(tmp_pat
 
 def test_rows_differing_only_in_a_runtime_setting_are_not_duplicates(tmp_path):
     # a different eval_mode or precision is a different measurement (and a different run hash)
-    experiments = load(write_table(tmp_path, "name|eval_mode|log_every\na||\nb|eval|\nc||5"))
+    experiments = load(write_table(tmp_path, "name|eval_mode|precision\na||\nb|eval|\nc||bf16"))
     assert [e.name for e in experiments] == ["a", "b", "c"]
+
+
+def test_rows_differing_only_in_how_often_they_log_are_duplicates(tmp_path):
+    # log_every, checkpoint_every and num_threads do not change what a run computes (nor its hash)
+    with pytest.raises(TableError, match=r"row 3 \(c\) has the same settings as row 2 \(a\)"):
+        load(write_table(tmp_path, "name|log_every|num_threads\na||\nc|5|2"))
 
 
 @pytest.mark.parametrize(

@@ -288,3 +288,15 @@ def test_a_run_with_nothing_left_but_snapshots_is_trained_again_identically(tmp_
     (tmp_path / "checkpoints" / trainer.FINISHED).unlink()
     assert train(cfg, tiny_data, tmp_path)["images_this_process"] == 8
     assert _losses_without_seconds(tmp_path) == log
+
+
+def test_a_changed_log_or_checkpoint_cadence_resumes_instead_of_starting_over(tmp_path, tiny_data):
+    """log_every, checkpoint_every and num_threads are how a run is carried out, not what it
+    computes: they stay out of its hash, so changing them keeps its checkpoints."""
+    cfg = tiny_config(epochs=1, save_epochs=(1,))
+    changed = cfg.replace(log_every=3, checkpoint_every=5, num_threads=2)
+    assert changed.hash() == cfg.hash() and cfg.replace(lr=1e-3).hash() != cfg.hash()
+    train(cfg, tiny_data, tmp_path, keep_state=True)
+    (tmp_path / "checkpoints" / trainer.FINISHED).unlink()  # as if stopped right at the end
+    (tmp_path / "train_summary.json").unlink()
+    assert train(changed, tiny_data, tmp_path)["images_this_process"] == 0  # resumed, nothing retrained

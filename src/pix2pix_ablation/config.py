@@ -35,6 +35,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 # Receptive field (pixels) -> number of stride-2 layers of the PatchGAN; 1 is the
 # 1x1 PixelGAN, which has no stride-2 layer at all.
 PATCH_LAYERS: dict[int, int] = {1: 0, 16: 1, 34: 2, 70: 3, 142: 4, 286: 5}
+# how often a run logs and checkpoints, and its CPU threads: not part of what it computes
+RUNTIME_FIELDS = ("log_every", "checkpoint_every", "num_threads")
 
 
 class ConfigError(ValueError):
@@ -84,7 +86,9 @@ class ExperimentConfig:
     batch_size: int = 1
     save_epochs: tuple[int, ...] = (10, 100, 200)
 
-    # runtime (how, not what: excluded from nothing, a different precision is a different run)
+    # runtime: how the run is carried out. RUNTIME_FIELDS leave the run's identity (its
+    # hash) alone; precision, channels_last and compile change the arithmetic and
+    # eval_mode travels with the snapshots to the evaluation, so they stay in it
     precision: str = "fp32"
     channels_last: bool = False
     compile: bool = False
@@ -187,9 +191,17 @@ class ExperimentConfig:
         d["save_epochs"] = list(self.save_epochs)
         return d
 
+    def identity(self) -> dict[str, Any]:
+        """The fields that make the run what it is: all but :data:`RUNTIME_FIELDS`."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
+
     def hash(self) -> str:
-        """Stable short hash of every field (sorted JSON)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Stable short hash of :meth:`identity` (sorted JSON).
+
+        A run's checkpoints are resumed only under the same hash, so changing how often it
+        logs or checkpoints, or its thread count, resumes it instead of starting over.
+        """
+        blob = json.dumps(self.identity(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def save(self, path: str | Path) -> None:
