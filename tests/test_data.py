@@ -13,7 +13,6 @@ from PIL import Image
 from pix2pix_ablation.config import ExperimentConfig
 from pix2pix_ablation.data import (
     DataError,
-    eval_batches,
     load_split,
     sample_batch,
     save_png,
@@ -185,15 +184,6 @@ def test_crop_larger_than_images_is_an_error(tmp_path: Path) -> None:
     images = load_split(twin_split(tmp_path, n=1), "train", 6, "AtoB")
     with pytest.raises(DataError, match="crop_size"):
         sample_batch(images, torch.tensor([0]), cfg(), torch.Generator(), "cpu")
-
-
-def test_eval_batches_in_order_without_augmentation(tmp_path: Path) -> None:
-    images = load_split(twin_split(tmp_path, n=5, size=8), "train", 8, "AtoB")
-    batches = list(eval_batches(images, 2, "cpu"))
-    assert [names for _, _, names in batches] == [["0", "1"], ["2", "3"], ["4"]]
-    inp = torch.cat([b[0] for b in batches])
-    assert torch.equal(as_uint8(inp), images.inputs)
-    assert inp.min() >= -1 and inp.max() <= 1
 
 
 # -------------------------------------------------------------------------- output

@@ -68,6 +68,3 @@ def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
     found.extend(Comparison("other", (e.name,)) for e in experiments if e.name not in in_some)
     return sorted(found, key=lambda c: (c.axis == "other", c.axis, order[c.members[0]]))
 
-
-def axes(comparisons: Sequence[Comparison]) -> list[str]:
-    return sorted({c.axis for c in comparisons}, key=lambda a: (a == "other", a))

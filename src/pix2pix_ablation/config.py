@@ -316,10 +316,6 @@ def field_names() -> list[str]:
     return list(_FIELDS)
 
 
-def field_defaults() -> dict[str, Any]:
-    return ExperimentConfig().to_dict()
-
-
 def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
     """Apply ``key=value`` strings (the CLI's ``--set``)."""
     changes: dict[str, Any] = {}

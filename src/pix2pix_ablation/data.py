@@ -15,7 +15,6 @@ reach :func:`sample_batch` with jitter off, it is centre-cropped.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +63,6 @@ class PairedImages:
 def train_load_size(cfg: ExperimentConfig) -> int:
     """Side the training split is loaded at: room for the random crop only with jitter."""
     return cfg.load_size if cfg.jitter else cfg.crop_size
-
-
-def eval_load_size(cfg: ExperimentConfig) -> int:
-    """Evaluation images are resized straight to the crop size, as the reference does at test time."""
-    return cfg.crop_size
 
 
 # ----------------------------------------------------------------------------- loading
@@ -139,7 +133,8 @@ def _usable_cores() -> int:
 def load_split(root: Path, split: str, size: int, direction: str) -> PairedImages:
     """Decode every image of ``root/split`` once into memory, resized to ``size``.
 
-    Train passes ``train_load_size(cfg)``, evaluation ``eval_load_size(cfg)``.
+    Train passes ``train_load_size(cfg)``; evaluation ``crop_size`` (test images are resized
+    straight to it, as the reference does at test time).
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
@@ -214,21 +209,6 @@ def sample_batch(
     return pair[0], pair[1]
 
 
-def eval_batches(
-    images: PairedImages, batch_size: int, device: torch.device | str
-) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
-    """(input, target, names) in file order, normalised to [-1, 1], no augmentation."""
-    if batch_size <= 0:
-        raise ValueError(f"batch_size: must be > 0, got {batch_size}")
-    for start in range(0, len(images), batch_size):
-        stop = start + batch_size
-        yield (
-            _to_unit(images.inputs[start:stop].to(device)),
-            _to_unit(images.targets[start:stop].to(device)),
-            images.names[start:stop],
-        )
-
-
 # ------------------------------------------------------------------------------ output
 def to_uint8_image(t: torch.Tensor) -> np.ndarray:
     """A [-1, 1] CHW tensor (3 or 1 channels) as an HWC uint8 array."""
@@ -255,8 +235,6 @@ def save_png(path: str | os.PathLike[str], array: np.ndarray) -> None:
 __all__ = [
     "DataError",
     "PairedImages",
-    "eval_batches",
-    "eval_load_size",
     "list_images",
     "load_split",
     "sample_batch",

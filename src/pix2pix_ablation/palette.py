@@ -124,8 +124,3 @@ def rgb_to_class(image: np.ndarray) -> np.ndarray:
     for i, one in enumerate(images):
         out[i] = _recover(one)
     return out.reshape(image.shape[:-1])
-
-
-def class_to_rgb(classes: np.ndarray) -> np.ndarray:
-    """Map int class indices to palette RGB (uint8)."""
-    return PALETTE[np.asarray(classes)]

@@ -62,6 +62,9 @@ def build_models(cfg: ExperimentConfig, device: torch.device) -> Models:
     generator = build_generator(cfg)
     discriminator = build_discriminator(cfg)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    # Drawn again after both builders (which also initialise, so a network built alone is
+    # ready to use): G's and D's starting weights come from this run's seed stream in this
+    # order, and dropping the redraw would change every seed's starting weights.
     init_weights(generator)
     generator.to(device=device, memory_format=memory_format)
     # fused Adam: one kernel per parameter instead of ~6 passes over it (CPU: 57 M

@@ -37,14 +37,6 @@ class Arm:
     def images_dir(self, seed: int) -> str:
         return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/images"
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for Snakemake params (their repr is what change detection compares)."""
-        return {"label": self.label, "experiment": self.experiment, "epoch": self.epoch, "seeds": list(self.seeds)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Arm:
-        return cls(str(d["experiment"]), int(d["epoch"]), tuple(int(s) for s in d["seeds"]), str(d["label"]))
-
 
 @dataclass(frozen=True)
 class Panel:
