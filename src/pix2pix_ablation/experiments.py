@@ -159,8 +159,8 @@ def load_experiments(
 
 
 def _settings_key(config: ExperimentConfig) -> str:
-    """What a row measures: its resolved config without the name and seed (runtime knobs included,
-    as in the run's config hash: a different precision or eval_mode is a different measurement)."""
+    """What a row measures: its resolved config's identity (what the run's hash covers: precision
+    and eval_mode included, log and checkpoint cadence and threads not) without name and seed."""
     settings = {k: v for k, v in config.identity().items() if k not in ("name", "seed")}
     return json.dumps(settings, sort_keys=True)
 

@@ -205,7 +205,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     n_images = len(list_images(Path(data_dir) / "train"))
     batches_per_epoch = math.ceil(n_images / cfg.batch_size)
     total_iterations = batches_per_epoch * cfg.epochs
-    finished = _finished_summary(cfg, out_dir, total_iterations)
+    finished = _finished_record(cfg, out_dir, total_iterations)
     if finished is not None:
         # restore what Snakemake may have deleted, from the record it does not know about
         if not summary_path.exists():
@@ -319,7 +319,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     return summary
 
 
-def _finished_summary(cfg: ExperimentConfig, out_dir: Path, total_iterations: int) -> dict[str, Any] | None:
+def _finished_record(cfg: ExperimentConfig, out_dir: Path, total_iterations: int) -> dict[str, Any] | None:
     """The record ({"summary", "log_rows"}) of a finished run of ``cfg`` in ``out_dir``, else None.
 
     Decided without ``last.pt``, which a finished run no longer has: the record must

@@ -117,14 +117,17 @@ def threads_for(rule_name):
     return int(_resource_spec(rule_name).get("cpus_per_task", 1))
 
 
-def resources_for(rule_name):
+def resources_for(rule_name, runtime_per_attempt=False):
     """The rule's resources; Slurm's --cpus-per-task follows the threads, so --set-threads moves both.
 
     (--set-resources <rule>:cpus_per_task=N moves the allocation; jobs then use what Slurm
-    gave them: pix2pix_ablation.environment.job_threads.)
+    gave them: pix2pix_ablation.environment.job_threads.) ``runtime_per_attempt``: the
+    configured runtime is that of the first attempt, each retry gets it once more.
     """
     spec = _resource_spec(rule_name)
     spec["cpus_per_task"] = lambda wildcards, threads: threads
+    if runtime_per_attempt and "runtime" in spec:
+        spec["runtime"] = lambda wildcards, attempt, minutes=spec["runtime"]: minutes * attempt
     return spec
 
 

@@ -33,6 +33,6 @@ rule train:
     retries: TRAINING["retries"]
     threads: threads_for("train")
     resources:
-        **{**resources_for("train"), "runtime": lambda wildcards, attempt: _resource_spec("train")["runtime"] * attempt},
+        **resources_for("train", runtime_per_attempt=True),
     script:
         "../../scripts/train.py"
