@@ -15,7 +15,7 @@ try:
         sm.output.manifest,
         expected_bytes=data.get("expected_bytes"),
         expected_counts=data.get("expected_counts"),
-        retries=data.get("retries", 3),
+        retries=data["retries"],
         synthetic=data.get("synthetic"),
     )
 except FetchError as exc:

@@ -33,6 +33,7 @@ try:
         device=job_device(sm.resources),
         weights=Path(weights[0]) if weights else None,
         ground_truth=Path(sm.input.ground_truth),
+        eval_mode=sm.params.eval_mode,
     )
 except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:
     print(f"evaluate: {exc}", file=sys.stderr)

@@ -14,7 +14,7 @@ argv = [
     "--device", job_device(sm.resources),
 ]
 # from the config, not params: keeping or dropping the state must not re-run finished trainings
-if sm.config.get("training", {}).get("keep_state"):
+if sm.config["training"]["keep_state"]:
     argv.append("--keep-state")
 env = {**os.environ, "OMP_NUM_THREADS": str(job_threads(sm.threads)), "P2P_PYTHON": sys.executable}
 log = os.open(sm.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

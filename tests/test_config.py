@@ -85,3 +85,38 @@ def test_decay_epochs_default_to_half_of_training():
     assert ExperimentConfig(epochs=200).lr_decay_epochs == 100
     assert ExperimentConfig(epochs=5, save_epochs=(5,)).lr_decay_epochs == 2
     assert from_mapping({"epochs": 4, "save_epochs": "4", "decay_epochs": "none"}).decay_epochs is None
+
+
+def test_knob_schema_file_is_the_dataclass():
+    """workflow/schemas/knobs.schema.yaml is generated from ExperimentConfig; this fails when they drift."""
+    from pix2pix_ablation.schema import SCHEMA_DIR, knob_schema_text
+
+    assert (SCHEMA_DIR / "knobs.schema.yaml").read_text() == knob_schema_text(), (
+        "regenerate: pix2pix-ablation knobs --schema > workflow/schemas/knobs.schema.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("dropout", 1.0), ("beta1", 1.0), ("beta2", 0.0), ("lr", 0.0), ("lr_gamma", 0.0), ("epochs", 0),
+     ("num_threads", -1), ("save_epochs", (0,)), ("norm", "group"), ("patch", 64)],
+)
+def test_schema_and_validate_reject_the_same_values(key, value):
+    """One definition of each knob's bounds: the table's schema and validate() agree on every edge."""
+    from pix2pix_ablation.schema import SCHEMA_DIR, SchemaError, validate
+
+    with pytest.raises(ConfigError, match=f"^{key}: "):
+        ExperimentConfig(**{key: value}).validate()
+    row = {"name": "x", key: list(value) if isinstance(value, tuple) else value}
+    with pytest.raises(SchemaError, match=f"^{key}"):
+        validate(row, SCHEMA_DIR / "experiments.schema.yaml")
+
+
+def test_runtime_and_scoring_knobs_leave_the_trained_hash_alone():
+    base = ExperimentConfig()
+    for changes in ({"log_every": 7}, {"checkpoint_every": 9}, {"num_threads": 1}, {"eval_mode": "eval"}):
+        assert base.replace(**changes).hash() == base.hash(), changes
+    # eval_mode still tells two rows apart: it changes what the row measures
+    assert base.replace(eval_mode="eval").identity() != base.identity()
+    assert base.replace(log_every=7).identity() == base.identity()
+    assert base.replace(lr=1e-4).hash() != base.hash()

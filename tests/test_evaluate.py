@@ -9,9 +9,13 @@ import torch
 
 from pix2pix_ablation import evaluate
 from pix2pix_ablation.checkpoint import snapshot_name
+from pix2pix_ablation.schema import config_defaults
 from pix2pix_ablation.trainer import train
 
 from .conftest import tiny_config
+
+# the workflow's segmenter settings (schema defaults) at the tiny size
+TINY_SEGMENTER = {**config_defaults("evaluation", "segmenter"), "split": "test", "size": 32, "epochs": 1}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -25,7 +29,7 @@ def scored_run(tiny_data, tmp_path_factory):
     train(tiny_config(name="ev"), tiny_data, root / "run")
     segmenter, ground_truth = root / "seg.pt", root / "gt.json"
     evaluate.fit_segmenter(tiny_data, segmenter, ground_truth,
-                           {"arch": "small", "size": 32, "epochs": 1, "batch_size": 4, "seed": 0})
+                           {**TINY_SEGMENTER, "epochs": 1, "batch_size": 4, "seed": 0})
     features = root / "real.npy"
     evaluate.real_features(tiny_data, "test", 32, "random", features, cache_dir=root / "cache")
     return root, segmenter, features

@@ -9,10 +9,14 @@ from PIL import Image
 from pix2pix_ablation import evaluate
 from pix2pix_ablation.metrics.fcn_validity import MIN_PALETTE_SHARE, fcn_validity, majority_scores, palette_share
 from pix2pix_ablation.palette import PALETTE
+from pix2pix_ablation.schema import config_defaults
 from pix2pix_ablation.synth import make_dataset, make_pair
 from pix2pix_ablation.trainer import train
 
 from .conftest import tiny_config
+
+# the workflow's segmenter settings (schema defaults) at the tiny size
+TINY_SEGMENTER = {**config_defaults("evaluation", "segmenter"), "split": "test", "size": 32, "epochs": 1}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 FCN = {"fcn_per_pixel_acc", "fcn_per_class_acc", "fcn_mean_iou"}
@@ -65,7 +69,7 @@ def edges_run(tmp_path_factory):
         Image.fromarray(pair).save(path, quality=95)
     train(tiny_config(name="edges"), data, root / "run")
     segmenter, ground_truth = root / "seg.pt", root / "gt.json"
-    evaluate.fit_segmenter(data, segmenter, ground_truth, {"arch": "small", "size": 32, "epochs": 1, "batch_size": 4})
+    evaluate.fit_segmenter(data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1, "batch_size": 4})
     features = root / "real.npy"
     evaluate.real_features(data, "test", 32, "random", features)
     return root, data, segmenter, ground_truth, features
@@ -87,7 +91,7 @@ def test_the_fcn_score_needs_the_label_map_as_input(tiny_data, tmp_path):
     cfg = tiny_config(name="atob", direction="AtoB", epochs=1, save_epochs=(1,))
     train(cfg, tiny_data, tmp_path / "run")
     segmenter, ground_truth = tmp_path / "seg.pt", tmp_path / "gt.json"
-    evaluate.fit_segmenter(tiny_data, segmenter, ground_truth, {"arch": "small", "size": 32, "epochs": 1})
+    evaluate.fit_segmenter(tiny_data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1})
     features = tmp_path / "real.npy"
     # the real features come from the target side: the label maps here
     feats = evaluate.real_features(tiny_data, "test", 32, "random", features, direction="AtoB")

@@ -48,6 +48,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_knobs(args: argparse.Namespace) -> int:
+    from .schema import knob_rows, knob_schema_text
+
+    if args.schema:
+        sys.stdout.write(knob_schema_text())
+        return 0
+    print("| column | default | allowed | role | what it does |\n|---|---|---|---|---|")
+    for row in knob_rows():
+        print("| " + " | ".join((f"`{row[0]}`", *row[1:])) + " |")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pix2pix-ablation", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -71,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("model-summary", help="parameter counts, receptive field, GFLOPs (JSON)")
     add_config(p)
     p.set_defaults(func=cmd_model_summary)
+
+    p = sub.add_parser("knobs", help="every experiment knob: default, allowed values, role, help (markdown)")
+    p.add_argument("--schema", action="store_true",
+                   help="print the JSON schema of the knobs instead (workflow/schemas/knobs.schema.yaml)")
+    p.set_defaults(func=cmd_knobs)
 
     p = sub.add_parser("synth", help="write a synthetic facades-format dataset")
     p.add_argument("--out", required=True)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +20,31 @@ import yaml
 
 from .atomic import write_text
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "direction": ("AtoB", "BtoA"),
-    "generator": ("unet", "encoder_decoder"),
-    "norm": ("batch", "instance", "none"),
-    "attention": ("none", "down", "up", "skip"),
-    "loss": ("l1", "cgan", "l1+cgan", "gan", "l1+gan"),
-    "gan_mode": ("vanilla", "lsgan", "hinge"),
-    "lr_policy": ("constant", "linear", "step"),
-    "precision": ("fp32", "bf16"),
-    "eval_mode": ("train", "eval"),
-}
-
 # Receptive field (pixels) -> number of stride-2 layers of the PatchGAN; 1 is the
 # 1x1 PixelGAN, which has no stride-2 layer at all.
 PATCH_LAYERS: dict[int, int] = {1: 0, 16: 1, 34: 2, 70: 3, 142: 4, 286: 5}
-# how often a run logs and checkpoints, and its CPU threads: not part of what it computes
-RUNTIME_FIELDS = ("log_every", "checkpoint_every", "num_threads")
+
+# What a knob is to the run (``role`` of :func:`knob`):
+# - "run": what is trained; in the run's hash (a change retrains the row).
+# - "scoring": how the run's snapshots are scored; out of the hash (a change re-scores
+#   the same weights), but two rows differing in it are two experiments.
+# - "runtime": how the run is carried out (cadence, threads); a change resumes the run.
+ROLES = ("run", "scoring", "runtime")
+
+
+def knob(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, minimum: float | None = None,
+         exclusive_minimum: float | None = None, exclusive_maximum: float | None = None,
+         role: str = "run") -> Any:
+    """A config field with everything said about it once: default, help line, allowed values.
+
+    The JSON schemas of the config and of the experiments table, :meth:`ExperimentConfig.validate`
+    and ``pix2pix-ablation knobs`` are all derived from these (:mod:`.knob_schema`).
+    """
+    assert role in ROLES, role
+    bounds = {"choices": choices, "minimum": minimum, "exclusive_minimum": exclusive_minimum,
+              "exclusive_maximum": exclusive_maximum}
+    meta = {"help": help, "role": role, **{k: v for k, v in bounds.items() if v is not None}}
+    return field(default=default, metadata=meta)
 
 
 class ConfigError(ValueError):
@@ -45,57 +53,65 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    name: str = "baseline"
-    seed: int = 0
+    name: str = knob("baseline", "experiment name, a safe path component (letters, digits, - _ .)")
+    seed: int = knob(0, "random seed of the run (the workflow sets it per run)", minimum=0)
 
     # data
-    direction: str = "BtoA"
-    load_size: int = 286
-    crop_size: int = 256
-    jitter: bool = True
-    flip: bool = True
+    direction: str = knob("BtoA", "which half is the input: AtoB (left to right) or BtoA", choices=("AtoB", "BtoA"))
+    load_size: int = knob(286, "training images are resized to this before the random crop", minimum=1)
+    crop_size: int = knob(256, "training crop and evaluation size, pixels", minimum=1)
+    jitter: bool = knob(True, "random resize-and-crop jitter (else resize straight to crop_size)")
+    flip: bool = knob(True, "random horizontal flips, the same on both halves")
 
     # generator
-    generator: str = "unet"
-    num_downs: int = 0  # 0 = log2(crop_size): 8 at 256 px, 7 at 128 px
-    ngf: int = 64
-    norm: str = "batch"
-    dropout: float = 0.5  # the paper's noise z; 0 switches it off
-    attention: str = "none"
+    generator: str = knob("unet", "unet, or encoder_decoder (the U-Net without skips)",
+                          choices=("unet", "encoder_decoder"))
+    num_downs: int = knob(0, "U-Net levels; 0 = log2(crop_size): 8 at 256 px, 7 at 128 px", minimum=0)
+    ngf: int = knob(64, "generator filters in the first layer", minimum=1)
+    norm: str = knob("batch", "normalisation of G and D", choices=("batch", "instance", "none"))
+    dropout: float = knob(0.5, "dropout of the inner decoder blocks, the paper's noise z; 0 switches it off",
+                          minimum=0, exclusive_maximum=1)
+    attention: str = knob("none", "attention gates: on the encoder, decoder, or skip connections",
+                          choices=("none", "down", "up", "skip"))
 
     # discriminator
-    patch: int = 70
-    ndf: int = 64
+    patch: int = knob(70, "PatchGAN receptive field, pixels (1 = PixelGAN, 286 = ImageGAN at 256 px)",
+                      choices=tuple(PATCH_LAYERS))
+    ndf: int = knob(64, "discriminator filters in the first layer", minimum=1)
 
     # objective
-    loss: str = "l1+cgan"
-    gan_mode: str = "vanilla"
-    lambda_l1: float = 100.0
-    lambda_l1_end: float | None = None  # linear from lambda_l1 to this over training
+    loss: str = knob("l1+cgan", "objective: L1, conditional GAN, unconditional GAN, or sums",
+                     choices=("l1", "cgan", "l1+cgan", "gan", "l1+gan"))
+    gan_mode: str = knob("vanilla", "GAN loss: vanilla (BCE on logits), lsgan or hinge",
+                         choices=("vanilla", "lsgan", "hinge"))
+    lambda_l1: float = knob(100.0, "weight of the L1 term", minimum=0)
+    lambda_l1_end: float | None = knob(None, "if set, lambda_l1 goes linearly to this over training (report 001)",
+                                       minimum=0)
 
     # optimisation
-    epochs: int = 200
-    decay_epochs: int | None = None  # None = the second half of training, as the paper's 100+100
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lr_policy: str = "linear"
-    lr_step_epochs: int = 50
-    lr_gamma: float = 0.1
-    d_every: int = 1
-    batch_size: int = 1
-    save_epochs: tuple[int, ...] = (10, 100, 200)
+    epochs: int = knob(200, "training epochs", minimum=1)
+    decay_epochs: int | None = knob(None, "epochs of learning-rate decay at the end; empty = half of epochs",
+                                    minimum=0)
+    lr: float = knob(2e-4, "Adam learning rate of G and D", exclusive_minimum=0)
+    beta1: float = knob(0.5, "Adam beta1", minimum=0, exclusive_maximum=1)
+    beta2: float = knob(0.999, "Adam beta2", exclusive_minimum=0, exclusive_maximum=1)
+    lr_policy: str = knob("linear", "learning-rate schedule over the decay epochs",
+                          choices=("constant", "linear", "step"))
+    lr_step_epochs: int = knob(50, "step policy: epochs between decays", minimum=1)
+    lr_gamma: float = knob(0.1, "step policy: factor of each decay", exclusive_minimum=0)
+    d_every: int = knob(1, "update D every n-th iteration (report 001)", minimum=1)
+    batch_size: int = knob(1, "images per iteration (the paper: 1 on facades)", minimum=1)
+    save_epochs: tuple[int, ...] = knob((10, 100, 200), "epochs whose generator is saved and evaluated", minimum=1)
 
-    # runtime: how the run is carried out. RUNTIME_FIELDS leave the run's identity (its
-    # hash) alone; precision, channels_last and compile change the arithmetic and
-    # eval_mode travels with the snapshots to the evaluation, so they stay in it
-    precision: str = "fp32"
-    channels_last: bool = False
-    compile: bool = False
-    log_every: int = 20
-    checkpoint_every: int = 200
-    eval_mode: str = "train"
-    num_threads: int = 0  # 0 = torch's default
+    # how the arithmetic is carried out: changes the numbers, so it stays in the hash
+    precision: str = knob("fp32", "training arithmetic: fp32, or bf16 autocast", choices=("fp32", "bf16"))
+    channels_last: bool = knob(False, "channels-last memory format")
+    compile: bool = knob(False, "torch.compile the generator and discriminator")
+    log_every: int = knob(20, "iterations between loss-log rows", minimum=1, role="runtime")
+    checkpoint_every: int = knob(200, "iterations between resumable checkpoints", minimum=1, role="runtime")
+    eval_mode: str = knob("train", "evaluation with dropout and batch statistics on (train, the paper) or off",
+                          choices=("train", "eval"), role="scoring")
+    num_threads: int = knob(0, "CPU threads of torch; 0 = torch's default", minimum=0, role="runtime")
 
     # ------------------------------------------------------------------ derived
     @property
@@ -125,36 +141,17 @@ class ExperimentConfig:
 
     # ------------------------------------------------------------- validation
     def validate(self) -> ExperimentConfig:
-        """Raise :class:`ConfigError` naming the first invalid field; return self."""
-        for key, allowed in CHOICES.items():
-            value = getattr(self, key)
-            if value not in allowed:
-                raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-        if self.patch not in PATCH_LAYERS:
-            allowed = ", ".join(map(str, PATCH_LAYERS))
-            raise ConfigError(f"patch: {self.patch!r} is not one of {allowed}")
+        """Raise :class:`ConfigError` naming the first invalid field; return self.
+
+        Each field's own choices and bounds come from its :func:`knob`; what follows
+        them relates fields to each other.
+        """
+        for f in fields(self):
+            check_knob(f.name, getattr(self, f.name))
         if not self.name or not all(c.isalnum() or c in "-_." for c in self.name) or self.name[0] == ".":
             raise ConfigError(
                 f"name: {self.name!r} must be a safe path component (letters, digits, - _ .)"
             )
-        positive = ("load_size", "crop_size", "ngf", "ndf", "epochs", "batch_size", "d_every",
-                    "log_every", "checkpoint_every", "lr_step_epochs")
-        for key in positive:
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
-        for key in ("lr", "beta2"):
-            if not getattr(self, key) > 0:
-                raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
-        if not 0 <= self.beta1 < 1 or not 0 < self.beta2 < 1:
-            raise ConfigError("beta1/beta2: Adam betas must lie in [0, 1)")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout: must lie in [0, 1), got {self.dropout!r}")
-        if self.lambda_l1 < 0 or (self.lambda_l1_end is not None and self.lambda_l1_end < 0):
-            raise ConfigError("lambda_l1: must be >= 0")
-        if self.seed < 0:
-            raise ConfigError(f"seed: must be >= 0, got {self.seed}")
-        if self.num_threads < 0:
-            raise ConfigError(f"num_threads: must be >= 0, got {self.num_threads}")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise ConfigError(f"decay_epochs: must lie in [0, epochs={self.epochs}], got {self.decay_epochs}")
         if self.crop_size > self.load_size:
@@ -166,8 +163,6 @@ class ExperimentConfig:
                 raise ConfigError(f"save_epochs: {e} is outside 1..epochs={self.epochs}")
         if list(self.save_epochs) != sorted(set(self.save_epochs)):
             raise ConfigError(f"save_epochs: must be increasing without repeats, got {list(self.save_epochs)}")
-        if self.num_downs < 0:
-            raise ConfigError(f"num_downs: must be >= 0 (0 = automatic), got {self.num_downs}")
         if self.depth < 2 or self.crop_size % (2**self.depth):
             raise ConfigError(
                 f"num_downs: crop_size {self.crop_size} is not divisible by 2**{self.depth}; "
@@ -192,16 +187,18 @@ class ExperimentConfig:
         return d
 
     def identity(self) -> dict[str, Any]:
-        """The fields that make the run what it is: all but :data:`RUNTIME_FIELDS`."""
+        """What the row measures: every field but the runtime ones (``role="runtime"``)."""
         return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
 
     def hash(self) -> str:
-        """Stable short hash of :meth:`identity` (sorted JSON).
+        """Stable short hash of what is trained: :meth:`identity` less the scoring fields.
 
         A run's checkpoints are resumed only under the same hash, so changing how often it
-        logs or checkpoints, or its thread count, resumes it instead of starting over.
+        logs or checkpoints, its thread count, or how its snapshots are scored resumes it
+        (or finds it finished) instead of training it again.
         """
-        blob = json.dumps(self.identity(), sort_keys=True).encode()
+        trained = {k: v for k, v in self.identity().items() if k not in SCORING_FIELDS}
+        blob = json.dumps(trained, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def save(self, path: str | Path) -> None:
@@ -212,20 +209,56 @@ class ExperimentConfig:
         return from_mapping({**self.to_dict(), **changes})
 
 
-def patch_output_size(patch: int, size: int) -> int:
-    """Side of the PatchGAN output map for a square input of ``size`` pixels."""
-    if patch == 1:
-        return size
-    n = size
-    for _ in range(PATCH_LAYERS[patch]):
-        n = (n + 2 - 4) // 2 + 1  # k4 s2 p1
-    for _ in range(2):
-        n = n + 2 - 4 + 1  # k4 s1 p1
-    return n
-
-
 _FIELDS = {f.name: f for f in fields(ExperimentConfig)}
 _FIELD_NAMES = tuple(_FIELDS)
+CHOICES: dict[str, tuple[Any, ...]] = {
+    name: f.metadata["choices"] for name, f in _FIELDS.items() if "choices" in f.metadata and name != "patch"
+}
+RUNTIME_FIELDS = tuple(name for name, f in _FIELDS.items() if f.metadata["role"] == "runtime")
+SCORING_FIELDS = tuple(name for name, f in _FIELDS.items() if f.metadata["role"] == "scoring")
+
+
+def check_knob(key: str, value: Any) -> None:
+    """Raise :class:`ConfigError` if ``value`` breaks the choices or bounds of field ``key``."""
+    meta = _FIELDS[key].metadata
+    if value is None:
+        return
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, meta['choices']))}")
+    for item in value if isinstance(value, tuple) else (value,):
+        if not isinstance(item, (int, float)) or isinstance(item, bool):
+            continue
+        low, high = meta.get("minimum", meta.get("exclusive_minimum")), meta.get("exclusive_maximum")
+        too_low = low is not None and (item < low if "minimum" in meta else item <= low)
+        if too_low or (high is not None and item >= high):
+            raise ConfigError(f"{key}: must be {_bounds_phrase(meta)}, got {value!r}")
+
+
+def _bounds_phrase(meta: Mapping[str, Any]) -> str:
+    low = f"[{meta['minimum']}" if "minimum" in meta else f"({meta.get('exclusive_minimum')}"
+    if "exclusive_maximum" in meta:
+        return f"in {low}, {meta['exclusive_maximum']})"
+    return f">= {meta['minimum']}" if "minimum" in meta else f"> {meta['exclusive_minimum']}"
+
+
+def patch_convs(patch: int) -> list[tuple[int, int, int]]:
+    """(kernel, stride, padding) of each conv of the PatchGAN whose receptive field is ``patch``.
+
+    The PixelGAN is three 1x1 convs; the others are the paper's C64-C128-...: ``n``
+    4x4 stride-2 convs, then two 4x4 stride-1 convs (the last widening one and the
+    1-channel output), all padded by 1.
+    """
+    n = PATCH_LAYERS[patch]
+    if n == 0:
+        return [(1, 1, 0)] * 3
+    return [(4, 2, 1)] * n + [(4, 1, 1)] * 2
+
+
+def patch_output_size(patch: int, size: int) -> int:
+    """Side of the PatchGAN output map for a square input of ``size`` pixels."""
+    for kernel, stride, padding in patch_convs(patch):
+        size = (size + 2 * padding - kernel) // stride + 1
+    return size
 
 
 def coerce(key: str, value: Any) -> Any:
@@ -334,6 +367,7 @@ __all__ = [
     "ExperimentConfig",
     "from_mapping",
     "load",
+    "patch_convs",
     "patch_output_size",
     "resolve",
     "with_overrides",

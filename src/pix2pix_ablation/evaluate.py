@@ -91,16 +91,15 @@ def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec:
     where it does not.
     """
     torch_device = pick_device(device)
-    size = int(spec.get("size", 256))
+    size = int(spec["size"])
     photos, label_images = photos_and_label_images(data_dir, "train", size)
     labels = rgb_to_class(label_images)
     model = train_segmenter(
-        photos, labels, epochs=int(spec.get("epochs", 30)), batch_size=int(spec.get("batch_size", 8)),
-        lr=float(spec.get("lr", 1e-3)), seed=int(spec.get("seed", 0)), device=torch_device,
-        arch=spec.get("arch", "small"),
+        photos, labels, epochs=int(spec["epochs"]), batch_size=int(spec["batch_size"]),
+        lr=float(spec["lr"]), seed=int(spec["seed"]), device=torch_device, arch=spec["arch"],
     )
     save_segmenter(model, out_path, {"spec": spec, "train_images": len(photos)})
-    split = spec.get("split", "test")
+    split = spec["split"]
     test_photos, test_labels = photos_and_labels(data_dir, split, size)
     scores = fcn_scores(model, test_photos, test_labels, torch_device)
     majority = majority_scores(labels, test_labels)
@@ -222,6 +221,8 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
                     out_dir: Path, spec: dict[str, Any], save_images: bool, cache_dir: Path | None) -> dict[str, Any]:
     """Translate the split with one snapshot; write its images, per_image.tsv and metrics.json."""
     cfg, generator, epoch = load_snapshot(snapshot, device)
+    if spec["eval_mode"] is not None:  # a scoring knob: the row's value, not the one it was trained under
+        cfg = cfg.replace(eval_mode=spec["eval_mode"])
     scoring = scoring_for(cfg)
     fake = translate(generator, scoring.pairs, cfg.eval_mode, cfg.seed, scoring.device)
     if save_images:
@@ -301,6 +302,7 @@ def evaluate_run(
     device: str = "auto",
     weights: Path | None = None,
     ground_truth: Path | None = None,
+    eval_mode: str | None = None,
 ) -> dict[str, Any]:
     """Score the snapshots of ``epochs`` in ``checkpoints``; write ``out_dir/metrics.json`` and ``per_image.tsv``.
 
@@ -308,13 +310,14 @@ def evaluate_run(
     data, the Inception network and the segmenter are loaded once for all of them, and
     a snapshot already scored with the same weights (by content hash) and the same
     evaluation settings is not scored again: a killed or re-run evaluation keeps what
-    it had finished.
+    it had finished. ``eval_mode`` (a scoring knob, outside the run's hash) overrides
+    the one stored in the snapshots; None keeps theirs.
     """
     if not epochs:
         raise ValueError(f"{out_dir}: no saved epochs to evaluate")
     out_dir = Path(out_dir)
     torch_device = pick_device(device)
-    base_spec = {"definitions": METRIC_DEFINITIONS, "split": split, "inception": inception,
+    base_spec = {"definitions": METRIC_DEFINITIONS, "split": split, "inception": inception, "eval_mode": eval_mode,
                  "kid_subset_size": kid_subset_size,
                  "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path),
                  # a changed verdict on the FCN score re-scores (the segmenter is retrained with it)

@@ -7,7 +7,6 @@ naming the file, the row (by line number and name) and the column.
 from __future__ import annotations
 
 import csv
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ExperimentConfig, coerce, field_names, resolve
+from .schema import SCHEMA_DIR, SchemaError, validate
 
 # columns that describe the row rather than the experiment's config
 META_COLUMNS = ("name", "seeds", "description")
@@ -73,7 +73,7 @@ def read_table(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "experiments.schema.yaml"
+SCHEMA = SCHEMA_DIR / "experiments.schema.yaml"
 
 
 def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
@@ -99,23 +99,12 @@ def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
     return typed
 
 
-@functools.lru_cache(maxsize=8)
-def _schema_validator(schema_path: Path, mtime_ns: int) -> Any:
-    """The compiled validator of a schema file, read once per file version (not once per row)."""
-    import jsonschema
-    import yaml
-
-    schema = yaml.safe_load(schema_path.read_text())
-    return jsonschema.Draft202012Validator(schema)
-
-
 def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> None:
-    validator = _schema_validator(schema_path.resolve(), schema_path.stat().st_mtime_ns)
-    errors = sorted(validator.iter_errors(dict(typed)), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
-        column = err.path[0] if err.path else "?"
-        raise TableError(f"{where}, column {column!r}: {err.message}")
+    try:
+        validate(dict(typed), schema_path)
+    except SchemaError as exc:
+        column, _, message = str(exc).partition(": ")
+        raise TableError(f"{where}, column {column!r}: {message}") from None
 
 
 def load_experiments(

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .attention import AttentionGate, SpatialAttention
-from .config import ExperimentConfig
+from .config import ExperimentConfig, patch_convs
 
 IMAGE_CHANNELS = 3
 
@@ -131,29 +131,23 @@ def build_discriminator(cfg: ExperimentConfig) -> nn.Module | None:
     if not cfg.uses_gan:
         return None
     in_ch = 2 * IMAGE_CHANNELS if cfg.conditional_d else IMAGE_CHANNELS
-    ndf, n, bias = cfg.ndf, cfg.d_layers, cfg.norm != "batch"
-    if n == 0:  # PixelGAN: 1x1 convs, each pixel judged on its own
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_ch, ndf, 1),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf, 2 * ndf, 1, bias=bias),
-            _norm(cfg.norm, 2 * ndf),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * ndf, 1, 1),
-        ]
-    else:
-        layers = [nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        channels = ndf
-        for i in range(1, n + 1):
-            out = ndf * min(2**i, 8)
-            stride = 2 if i < n else 1  # the last widening conv keeps the resolution
-            layers += [
-                nn.Conv2d(channels, out, 4, stride=stride, padding=1, bias=bias),
-                _norm(cfg.norm, out),
-                nn.LeakyReLU(0.2),
-            ]
-            channels = out
-        layers.append(nn.Conv2d(channels, 1, 4, stride=1, padding=1))
+    convs = patch_convs(cfg.patch)
+    bias = cfg.norm != "batch"
+    # the first conv has no norm, the middle ones double the width (up to 8 ndf) with a
+    # norm, and the last maps to one logit per patch; nothing but the widths differs
+    # between the PixelGAN and the others
+    widths = [cfg.ndf * min(2**i, 8) for i in range(len(convs) - 1)] + [1]
+    layers: list[nn.Module] = []
+    channels = in_ch
+    for i, ((kernel, stride, padding), out) in enumerate(zip(convs, widths, strict=True)):
+        first, last = i == 0, i == len(convs) - 1
+        layers.append(nn.Conv2d(channels, out, kernel, stride=stride, padding=padding,
+                                bias=first or last or bias))
+        if not first and not last:
+            layers.append(_norm(cfg.norm, out))
+        if not last:
+            layers.append(nn.LeakyReLU(0.2))
+        channels = out
     net = nn.Sequential(*layers)
     init_weights(net)
     return net
@@ -178,10 +172,8 @@ def count_parameters(module: nn.Module | None) -> int:
 
 def receptive_field(cfg: ExperimentConfig) -> int:
     """Analytic receptive field (pixels) of one discriminator output; equals ``cfg.patch``."""
-    n = cfg.d_layers
-    kernels_strides = [(1, 1)] * 3 if n == 0 else [(4, 2)] * n + [(4, 1)] * 2
     field = 1
-    for kernel, stride in reversed(kernels_strides):
+    for kernel, stride, _ in reversed(patch_convs(cfg.patch)):
         field = (field - 1) * stride + kernel
     return field
 

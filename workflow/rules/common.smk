@@ -3,10 +3,7 @@
 import sys
 from pathlib import Path
 
-import jsonschema
-import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # the workflow's own files are found from the Snakefile, never from the working
 # directory: `snakemake --directory DIR` keeps everything it writes under DIR/results/
@@ -16,21 +13,20 @@ sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
 from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
 from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
+from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
-# one line naming the key, rather than the schema dump of a failed validate()
-_config_error = jsonschema.exceptions.best_match(
-    jsonschema.Draft202012Validator(yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())).iter_errors(config)
-)
-if _config_error is not None:
-    where = ".".join(map(str, _config_error.absolute_path)) or "(top level)"
-    raise WorkflowError(f"config {where}: {_config_error.message}")
-validate(config, SCHEMAS / "config.schema.yaml")
+# one pass: the schema's defaults filled in, the first problem as one line naming the key
+# (snakemake.utils.validate would print the whole schema), then what relates knobs to
+# each other
 try:
+    validate(config, SCHEMAS / "config.schema.yaml")
     from_mapping(config["defaults"])
+except SchemaError as exc:
+    raise WorkflowError(f"config {exc}") from None
 except ConfigError as exc:
-    raise WorkflowError(f"config 'defaults': {exc}") from None
+    raise WorkflowError(f"config defaults.{exc}") from None
 
 
 def config_path(path):
@@ -46,15 +42,15 @@ try:
     EXPERIMENTS = {
         e.name: e
         for e in load_experiments(
-            EXPERIMENTS_TABLE, config["defaults"], config.get("seeds", 1), SCHEMAS / "experiments.schema.yaml"
+            EXPERIMENTS_TABLE, config["defaults"], config["seeds"], SCHEMAS / "experiments.schema.yaml"
         )
     }
 except TableError as exc:
     raise WorkflowError(str(exc)) from None
 COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 
-EVAL = config.get("evaluation", {})
-TRAINING = config.get("training", {})
+EVAL = config["evaluation"]
+TRAINING = config["training"]
 DATA_DIR = "results/data/facades"
 DATA_MANIFEST = "results/data/manifest.json"
 ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)

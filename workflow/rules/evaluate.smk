@@ -28,7 +28,7 @@ rule train_segmenter:
         ground_truth="results/segmenter/ground_truth.json",
     params:
         data=DATA_DIR,
-        spec={**EVAL.get("segmenter", {}), "split": EVAL["split"]},
+        spec={**EVAL["segmenter"], "split": EVAL["split"]},
     log:
         "results/logs/train_segmenter.log",
     threads: threads_for("segmenter")
@@ -73,8 +73,10 @@ rule evaluate:
         data=DATA_DIR,
         split=EVAL["split"],
         inception=EVAL["inception"],
-        kid_subset_size=EVAL.get("kid_subset_size", 100),
-        bootstrap=EVAL.get("bootstrap", 1000),
+        # a scoring knob: changing it re-scores the run's snapshots without retraining it
+        eval_mode=lambda wc: experiment(wc.experiment).config.eval_mode,
+        kid_subset_size=EVAL["kid_subset_size"],
+        bootstrap=EVAL["bootstrap"],
         cache=FEATURE_CACHE,
     log:
         RUN + "/eval/evaluate.log",

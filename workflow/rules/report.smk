@@ -5,8 +5,8 @@
 # files feed which panel, so a new row of the experiments table needs no change here.
 from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, seeds_phrase  # noqa: E402
 
-REPORT_CFG = config.get("report", {})
-PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG.get("epochs_experiment"))}
+REPORT_CFG = config["report"]
+PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG["epochs_experiment"])}
 PANEL_DIR = "results/report/{comparison}"
 GROUND_TRUTH = "results/segmenter/ground_truth.json"
 CAPTIONS = "../../report"
@@ -120,12 +120,12 @@ rule report_panel:
         axis=lambda wc: _panel(wc).axis,
         seeds=lambda wc: seeds_phrase(_panel(wc).arms),
         runs=lambda wc: _curve_runs(_panel(wc)),
-        smoothing=REPORT_CFG.get("smoothing", 25),
+        smoothing=REPORT_CFG["smoothing"],
         saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
         rows=lambda wc: _grid_rows(_panel(wc)),
         data=DATA_DIR,
         split=EVAL["split"],
-        grid_images=EVAL.get("grid_images", 6),
+        grid_images=EVAL["grid_images"],
         direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
         arm_files=lambda wc: _arm_files(_panel(wc)),
         reference=lambda wc: _panel(wc).arms[0].label,
@@ -178,7 +178,7 @@ rule report_description:
     output:
         REPORT_TEXT,
     params:
-        epochs_experiment=REPORT_CFG.get("epochs_experiment"),
+        epochs_experiment=REPORT_CFG["epochs_experiment"],
     localrule: True
     script:
         "../../scripts/report_description.py"

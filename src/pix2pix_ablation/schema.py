@@ -1,0 +1,160 @@
+"""JSON schemas: the knobs' one derived from :class:`~.config.ExperimentConfig`, and one validator.
+
+``workflow/schemas/knobs.schema.yaml`` is written by ``pix2pix-ablation knobs --schema``
+from the fields' :func:`~.config.knob` metadata; the config schema (its ``defaults:``)
+and the experiments-table schema both ``$ref`` it, and a test fails when the file and
+the dataclass drift apart. :func:`validate` is the one validation pass of a config
+file or a table row: schema ``default:`` values filled in, the first error as one line.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import ExperimentConfig
+
+# set per run by the workflow (seed) or a column of its own (name), not a default
+NOT_DEFAULTS = ("name", "seed")
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+HEADER = (
+    "# Generated from pix2pix_ablation.config.ExperimentConfig: edit the field there, then\n"
+    "#   pix2pix-ablation knobs --schema > workflow/schemas/knobs.schema.yaml\n"
+    "# (tests/test_config.py fails while this file and the dataclass differ)\n"
+)
+
+_JSON_TYPES = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "str": {"type": "string"},
+    "int | None": {"type": ["integer", "null"]},
+    "float | None": {"type": ["number", "null"]},
+}
+
+
+class SchemaError(ValueError):
+    """Data does not match its schema; the message is one line naming the key."""
+
+
+def _field_schema(f: Any) -> dict[str, Any]:
+    meta = f.metadata
+    bounds = {key: meta[name] for name, key in (("minimum", "minimum"), ("exclusive_minimum", "exclusiveMinimum"),
+                                                ("exclusive_maximum", "exclusiveMaximum")) if name in meta}
+    if f.type == "tuple[int, ...]":
+        spec: dict[str, Any] = {"type": "array", "items": {"type": "integer", **bounds}, "minItems": 1}
+    else:
+        spec = {**_JSON_TYPES[f.type], **bounds}
+    if "choices" in meta:
+        spec["enum"] = list(meta["choices"])
+    default = f.default if f.default is not MISSING else None
+    spec["description"] = f"{meta['help']} (default: {_show(default)})"
+    return spec
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "empty" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def knob_schema() -> dict[str, Any]:
+    """The schema of every settable knob (no ``additionalProperties``: the users of this file
+    say ``unevaluatedProperties: false`` so their own keys can sit beside the knobs)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "description": "every knob of an experiment: config/config.yaml defaults and config/experiments.tsv columns",
+        "type": "object",
+        "properties": {f.name: _field_schema(f) for f in fields(ExperimentConfig) if f.name not in NOT_DEFAULTS},
+    }
+
+
+def knob_schema_text() -> str:
+    return HEADER + yaml.safe_dump(knob_schema(), sort_keys=False, width=100)
+
+
+def knob_rows() -> Iterator[tuple[str, str, str, str, str]]:
+    """(column, default, allowed values, role, help) of every knob: the table's column docs."""
+    for f in fields(ExperimentConfig):
+        if f.name in NOT_DEFAULTS:
+            continue
+        spec = _field_schema(f)
+        allowed = ", ".join(map(str, spec["enum"])) if "enum" in spec else _range(spec)
+        yield f.name, _show(f.default), allowed, f.metadata["role"], f.metadata["help"]
+
+
+def _range(spec: Mapping[str, Any]) -> str:
+    if spec["type"] == "array":
+        return f"list of {_range(spec['items'])}s"
+    kind = spec["type"] if isinstance(spec["type"], str) else spec["type"][0]
+    if "exclusiveMaximum" in spec:
+        low = f"[{spec['minimum']}" if "minimum" in spec else f"({spec['exclusiveMinimum']}"
+        return f"{kind} in {low}, {spec['exclusiveMaximum']})"
+    if "minimum" in spec:
+        return f"{kind} >= {spec['minimum']}"
+    return f"{kind} > {spec['exclusiveMinimum']}" if "exclusiveMinimum" in spec else kind
+
+
+@functools.lru_cache(maxsize=8)
+def _validator(path: Path, mtime_ns: int) -> Any:
+    """The compiled validator of a schema file (relative ``$ref``s resolved beside it), once per version."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(yaml.safe_load(Path(uri.removeprefix("file://")).read_text()))
+
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator: Any, properties: Mapping[str, Any], instance: Any,
+                                 schema: Any) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(key, sub["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    schema = {**yaml.safe_load(path.read_text()), "$id": path.as_uri()}
+    filling = jsonschema.validators.extend(base, {"properties": properties_with_defaults})
+    return filling(schema, registry=Registry(retrieve=retrieve))
+
+
+def validate(data: dict[str, Any], schema_path: Path) -> dict[str, Any]:
+    """Check ``data`` against the schema file, filling its ``default:`` values in (in place).
+
+    The first error (by jsonschema's relevance) raises :class:`SchemaError` as one line,
+    ``<key.path>: <message>``; ``data`` is returned for chaining.
+    """
+    import jsonschema
+
+    path = Path(schema_path).resolve()
+    error = jsonschema.exceptions.best_match(_validator(path, path.stat().st_mtime_ns).iter_errors(data))
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "(top level)"
+        raise SchemaError(f"{where}: {error.message}")
+    return data
+
+
+def config_defaults(*keys: str) -> dict[str, Any]:
+    """The ``default:`` values of the workflow config schema, e.g. ``config_defaults("evaluation", "segmenter")``.
+
+    For callers outside the workflow (tests, notebooks) that want the workflow's settings.
+    """
+    root: dict[str, Any] = {}
+    section = root
+    for key in keys:
+        section = section.setdefault(key, {})
+    try:
+        validate(root, SCHEMA_DIR / "config.schema.yaml")
+    except SchemaError:
+        pass  # the required top-level keys are missing; the defaults below are filled in regardless
+    return section
+
+
+__all__ = ["SCHEMA_DIR", "SchemaError", "config_defaults", "knob_rows", "knob_schema", "knob_schema_text", "validate"]
