@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from . import layout
 from .atomic import atomic_open, write_json
 from .checkpoint import load_snapshot, snapshot_name
 from .config import ExperimentConfig
@@ -227,11 +228,11 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
     fake = translate(generator, scoring.pairs, cfg.eval_mode, cfg.seed, scoring.device)
     if save_images:
         for name, image in zip(scoring.pairs.names, fake, strict=True):
-            save_png(out_dir / "images" / f"{name}.png", image)
+            save_png(out_dir / layout.IMAGES / f"{name}.png", image)
 
     per_image = per_image_metrics(fake, scoring.real)
     per_image.insert(0, "image", scoring.pairs.names)
-    with atomic_open(out_dir / "per_image.tsv") as fh:
+    with atomic_open(out_dir / layout.PER_IMAGE) as fh:
         per_image.to_csv(fh, sep="\t", index=False)
 
     feats_fake = _features(fake, scoring.inception, cache_dir, scoring.device)
@@ -267,7 +268,7 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         "evaluation": spec,
         "versions": versions(),
     }
-    write_json(out_dir / "metrics.json", result)
+    write_json(out_dir / layout.METRICS, result)
     return result
 
 
@@ -278,11 +279,6 @@ def _reusable(path: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return result if result.get("evaluation") == spec else None
-
-
-def epoch_dir(eval_dir: Path, epoch: int) -> Path:
-    """Where one saved epoch's translations and scores go inside a run's ``eval/``."""
-    return Path(eval_dir) / f"epoch{epoch:03d}"
 
 
 def evaluate_run(
@@ -337,9 +333,9 @@ def evaluate_run(
 
     results = []
     for epoch in epochs:
-        snapshot, directory = Path(checkpoints) / snapshot_name(epoch), epoch_dir(out_dir, epoch)
+        snapshot, directory = Path(checkpoints) / snapshot_name(epoch), layout.epoch_dir(out_dir, epoch)
         spec = {**base_spec, "snapshot_sha256": file_sha256(snapshot)}
-        result = _reusable(directory / "metrics.json", spec)
+        result = _reusable(directory / layout.METRICS, spec)
         if result is None:
             result = _score_snapshot(snapshot, torch_device, scoring_for, directory, spec, save_images, cache_dir)
         else:
@@ -348,14 +344,14 @@ def evaluate_run(
 
     tables = []
     for epoch in epochs:
-        table = pd.read_csv(epoch_dir(out_dir, epoch) / "per_image.tsv", sep="\t")
+        table = pd.read_csv(layout.epoch_dir(out_dir, epoch) / layout.PER_IMAGE, sep="\t")
         table.insert(0, "epoch", epoch)
         tables.append(table)
-    with atomic_open(out_dir / "per_image.tsv") as fh:
+    with atomic_open(out_dir / layout.PER_IMAGE) as fh:
         pd.concat(tables, ignore_index=True).to_csv(fh, sep="\t", index=False)
     run = {key: results[-1][key] for key in ("experiment", "seed", "config_hash", "config", "versions")}
     run["epochs"] = results
-    write_json(out_dir / "metrics.json", run)
+    write_json(out_dir / layout.METRICS, run)
     return run
 
 

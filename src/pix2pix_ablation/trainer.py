@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checkpoint, losslog
+from . import checkpoint, layout, losslog
 from .atomic import write_json
 from .config import ExperimentConfig
 from .data import list_images, load_split, sample_batch, train_load_size
@@ -197,9 +197,9 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     # before any data is decoded, instead of training on the CPU for a day
     torch_device = pick_device(device)
     out_dir = Path(out_dir)
-    ckpt_dir = out_dir / "checkpoints"
-    summary_path = out_dir / "train_summary.json"
-    cfg.save(out_dir / "config.yaml")
+    ckpt_dir = out_dir / layout.CHECKPOINTS
+    summary_path = out_dir / layout.TRAIN_SUMMARY
+    cfg.save(out_dir / layout.RUN_CONFIG)
 
     # counting the images is enough for the plan; a finished run needs no decoding
     n_images = len(list_images(Path(data_dir) / "train"))
@@ -210,8 +210,8 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
         # restore what Snakemake may have deleted, from the record it does not know about
         if not summary_path.exists():
             write_json(summary_path, finished["summary"])
-        if not (out_dir / "losses.csv").exists():
-            losslog.write_log(out_dir / "losses.csv", finished["log_rows"])
+        if not (out_dir / layout.LOSSES).exists():
+            losslog.write_log(out_dir / layout.LOSSES, finished["log_rows"])
         log.info("%s already finished", out_dir)
         if not keep_state:  # left over when a kill came between the summary and the clean-up
             checkpoint.remove_state(ckpt_dir)
@@ -241,7 +241,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
         nonlocal wall_seconds, started
         now = time.perf_counter()
         wall_seconds, started = wall_seconds + now - started, now
-        losslog.write_log(out_dir / "losses.csv", rows)
+        losslog.write_log(out_dir / layout.LOSSES, rows)
         if epoch_done is not None and epoch_done in cfg.save_epochs:
             checkpoint.save_snapshot(
                 ckpt_dir / checkpoint.snapshot_name(epoch_done), cfg, models.generator.state_dict(), epoch_done
@@ -293,7 +293,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     finally:
         progress.close()
 
-    losslog.write_log(out_dir / "losses.csv", rows)
+    losslog.write_log(out_dir / layout.LOSSES, rows)
     images = (iteration - start_iteration) * cfg.batch_size
     summary = {
         "experiment": cfg.name,
@@ -326,7 +326,7 @@ def _finished_record(cfg: ExperimentConfig, out_dir: Path, total_iterations: int
     belong to this config and plan, and every snapshot must be there.
     """
     try:
-        record = json.loads((out_dir / "checkpoints" / FINISHED).read_text())
+        record = json.loads((out_dir / layout.CHECKPOINTS / FINISHED).read_text())
         summary = record["summary"]
         record["log_rows"] = list(record["log_rows"])
     except (OSError, ValueError, KeyError, TypeError):  # absent, or damaged by a crash of an older version
@@ -335,7 +335,7 @@ def _finished_record(cfg: ExperimentConfig, out_dir: Path, total_iterations: int
         return None
     if summary.get("iterations") != total_iterations:
         return None
-    snapshots = (out_dir / "checkpoints" / checkpoint.snapshot_name(epoch) for epoch in cfg.save_epochs)
+    snapshots = (out_dir / layout.CHECKPOINTS / checkpoint.snapshot_name(epoch) for epoch in cfg.save_epochs)
     return record if all(path.is_file() for path in snapshots) else None
 
 

@@ -13,6 +13,31 @@ sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
 from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
 from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
+from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one place for every path)
+    CHECKPOINTS,
+    DATA_DIR,
+    DATA_MANIFEST,
+    EVAL_DIR,
+    FEATURE_CACHE,
+    GROUND_TRUTH,
+    INCEPTION_DIR,
+    LOGS,
+    METRICS_TSV,
+    PANEL_DIR,
+    REAL_FEATURES,
+    REPORT_HTML,
+    REPORT_TEXT,
+    ROW_CONFIG,
+    RUN,
+    RUN_LOSSES,
+    RUN_METRICS,
+    RUN_PER_IMAGE,
+    RUN_SUMMARY,
+    SEGMENTER,
+    SUMMARY_DIR,
+    SUMMARY_TSV,
+    TRAIN_LOG,
+)
 from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
@@ -51,15 +76,7 @@ COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 
 EVAL = config["evaluation"]
 TRAINING = config["training"]
-DATA_DIR = "results/data/facades"
-DATA_MANIFEST = "results/data/manifest.json"
-ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
-RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
-RUN_METRICS = RUN + "/eval/metrics.json"  # the run's evaluation: every saved epoch
-REPORT_TEXT = "results/report/workflow.rst"  # the landing page, from what the run recorded
-REPORT_HTML = "results/report.html"
-FEATURE_CACHE = "results/features/cache"  # Inception features keyed by image bytes and weights
-INCEPTION_WEIGHTS = "results/inception/" + Path(EVAL["inception_weights"]["source"]).name
+INCEPTION_WEIGHTS = f"{INCEPTION_DIR}/{Path(EVAL['inception_weights']['source']).name}"
 # Every GPU job waits for the FID weights when they are needed: fetched by a local job
 # (the login node has the internet that compute nodes often lack), so missing weights
 # fail once, before any GPU hour is queued. ancient(): the file's age never re-runs a job.
@@ -99,7 +116,7 @@ def evaluations():
 def real_features_file(wildcards):
     """Inception features of the real targets (the side this run translates to) at its evaluation size."""
     cfg = experiment(wildcards.experiment).config
-    return f"results/features/real_{EVAL['split']}_{cfg.direction}_{cfg.crop_size}px.npy"
+    return REAL_FEATURES.format(split=EVAL["split"], direction=cfg.direction, size=cfg.crop_size)
 
 
 def _resource_spec(rule_name):
@@ -128,4 +145,4 @@ def resources_for(rule_name, runtime_per_attempt=False):
 
 
 def get_final_output():
-    return ["results/metrics.tsv", "results/summary.tsv", *report_outputs()]
+    return [METRICS_TSV, SUMMARY_TSV, *report_outputs()]

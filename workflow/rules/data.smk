@@ -8,7 +8,7 @@ rule download_facades:
         data=config["data"],
         dest=DATA_DIR,
     log:
-        "results/logs/download_facades.log",
+        f"{LOGS}/download_facades.log",
     resources:
         **resources_for("default"),
     localrule: True

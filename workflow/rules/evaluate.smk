@@ -13,7 +13,7 @@ rule inception_weights:
         sha256=EVAL["inception_weights"]["sha256"],
         retries=EVAL["inception_weights"]["retries"],
     log:
-        "results/logs/inception_weights.log",
+        f"{LOGS}/inception_weights.log",
     localrule: True
     script:
         "../../scripts/inception_weights.py"
@@ -24,13 +24,13 @@ rule train_segmenter:
         data=DATA_MANIFEST,
         gate=GPU_GATE,
     output:
-        model="results/segmenter/segmenter.pt",
-        ground_truth="results/segmenter/ground_truth.json",
+        model=SEGMENTER,
+        ground_truth=GROUND_TRUTH,
     params:
         data=DATA_DIR,
         spec={**EVAL["segmenter"], "split": EVAL["split"]},
     log:
-        "results/logs/train_segmenter.log",
+        f"{LOGS}/train_segmenter.log",
     threads: threads_for("segmenter")
     resources:
         **resources_for("segmenter"),
@@ -43,13 +43,13 @@ rule real_features:
         data=DATA_MANIFEST,
         weights=GPU_GATE,
     output:
-        "results/features/real_{split}_{direction}_{size}px.npy",
+        REAL_FEATURES,
     params:
         data=DATA_DIR,
         inception=EVAL["inception"],
         cache=FEATURE_CACHE,
     log:
-        "results/logs/real_features_{split}_{direction}_{size}px.log",
+        f"{LOGS}/real_features_{{split}}_{{direction}}_{{size}}px.log",
     threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
@@ -59,17 +59,17 @@ rule real_features:
 
 rule evaluate:
     input:
-        summary=RUN + "/train_summary.json",
-        segmenter="results/segmenter/segmenter.pt",
-        ground_truth="results/segmenter/ground_truth.json",
+        summary=RUN_SUMMARY,
+        segmenter=SEGMENTER,
+        ground_truth=GROUND_TRUTH,
         real_features=real_features_file,
         weights=GPU_GATE,
     output:
         # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
         metrics=RUN_METRICS,
-        per_image=RUN + "/eval/per_image.tsv",
+        per_image=RUN_PER_IMAGE,
     params:
-        checkpoints=RUN + "/checkpoints",
+        checkpoints=f"{RUN}/{CHECKPOINTS}",
         data=DATA_DIR,
         split=EVAL["split"],
         inception=EVAL["inception"],
@@ -79,7 +79,7 @@ rule evaluate:
         bootstrap=EVAL["bootstrap"],
         cache=FEATURE_CACHE,
     log:
-        RUN + "/eval/evaluate.log",
+        f"{RUN}/{EVAL_DIR}/evaluate.log",
     threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
@@ -91,8 +91,8 @@ rule aggregate_metrics:
     input:
         evaluations(),
     output:
-        tidy="results/metrics.tsv",
-        summary="results/summary.tsv",
+        tidy=METRICS_TSV,
+        summary=SUMMARY_TSV,
     localrule: True
     script:
         "../../scripts/aggregate_metrics.py"

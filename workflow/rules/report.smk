@@ -3,12 +3,12 @@
 # from report/*.rst. The report category is the panel's ablation axis, the
 # subcategory which rows it compares; pix2pix_ablation.report.panels decides which
 # files feed which panel, so a new row of the experiments table needs no change here.
-from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, seeds_phrase  # noqa: E402
+from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
+from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
 
 REPORT_CFG = config["report"]
 PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG["epochs_experiment"])}
-PANEL_DIR = "results/report/{comparison}"
-GROUND_TRUTH = "results/segmenter/ground_truth.json"
+SUMMARY_FILES = {"table": f"{SUMMARY_DIR}/experiments.html", "tsv": f"{SUMMARY_DIR}/experiments.tsv"}
 CAPTIONS = "../../report"
 
 
@@ -18,58 +18,22 @@ wildcard_constraints:
 
 def report_outputs():
     """Every figure and table of the report and its landing page (what `rule all` requests)."""
-    out = [REPORT_TEXT, "results/report/summary/experiments.html", "results/report/summary/experiments.tsv"]
-    for pid, panel in PANELS.items():
-        d = PANEL_DIR.format(comparison=pid)
-        out += [f"{d}/loss_curves.png", f"{d}/image_grid.png", f"{d}/metrics.html", f"{d}/metrics.png",
-                f"{d}/paired.html", f"{d}/cost.html"]
-    return out
+    panels = [PANEL_DIR.format(comparison=pid) + "/" + f.name for pid in PANELS for f in PANEL_FILES]
+    return [REPORT_TEXT, *SUMMARY_FILES.values(), *panels]
 
 
-# --- what each panel reads (input functions and the matching params) ---
-
-
-def _panel(wildcards):
+def panel(wildcards):
+    """The panel of a report folder; a folder naming no panel is one clear error."""
     if wildcards.comparison not in PANELS:
         raise WorkflowError(f"no report panel {wildcards.comparison!r} (panels: {', '.join(PANELS)})")
     return PANELS[wildcards.comparison]
 
 
-def _curve_runs(panel):
-    """(label, seed, losses.csv) per experiment and seed: several epochs of one run are one curve."""
-    seeds = {a.experiment: a.seeds for a in panel.arms}
-    return [(name, s, f"{RUN.format(experiment=name, seed=s)}/losses.csv") for name in panel.experiments
-            for s in seeds[name]]
-
-
-def _grid_rows(panel):
-    """(row label, images dir) of each grid arm's first seed."""
-    return [(f"{a.label} (seed {a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms]
-
-
-def _arm_files(panel):
-    return [(a.label, a.metrics_file(s), a.epoch) for a in panel.arms for s in a.seeds]
-
-
-def _cost_runs(panel):
-    return [(a.label, s, f"{a.run_dir(s)}/train_summary.json", a.epoch) for a in panel.arms for s in a.seeds]
-
-
-def panel_losses(wildcards):
-    return [path for _, _, path in _curve_runs(_panel(wildcards))]
-
-
-def panel_grid_metrics(wildcards):
-    """The run evaluation of each grid row (written after the row's images)."""
-    return [a.metrics_file(a.seeds[0]) for a in _panel(wildcards).grid_arms]
-
-
-def panel_metrics(wildcards):
-    return [path for _, path, _ in _arm_files(_panel(wildcards))]
-
-
-def panel_train_summaries(wildcards):
-    return [path for _, _, path, _ in _cost_runs(_panel(wildcards))]
+def panel_files(wildcards):
+    """Which files feed the panel's figures (pix2pix_ablation.report.figures.PanelData)."""
+    p = panel(wildcards)
+    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR, split=EVAL["split"],
+                      grid_images=EVAL["grid_images"], direction=EXPERIMENTS[p.arms[0].experiment].config.direction)
 
 
 def summary_metric_files():
@@ -86,15 +50,15 @@ def _categories_of(name):
     return ", ".join(dict.fromkeys(cats))
 
 
-def _flag(path, caption, figure):
-    """report() flag of one panel output: axis category, comparison subcategory, labels."""
+def _flag(f):
+    """The report() flag of one panel file: axis category, comparison subcategory, labels."""
     return report(
-        path,
-        caption=f"{CAPTIONS}/{caption}",
-        category=lambda wc: _panel(wc).category,
-        subcategory=lambda wc: _panel(wc).title,
+        f"{PANEL_DIR}/{f.name}",
+        caption=f"{CAPTIONS}/{f.caption}",
+        category=lambda wc: panel(wc).category,
+        subcategory=lambda wc: panel(wc).title,
         # strings only: the report's JavaScript sorts label values with localeCompare
-        labels=lambda wc: {"figure": figure, "comparison": _panel(wc).title},
+        labels=lambda wc: {"figure": f.label, "comparison": panel(wc).title},
     )
 
 
@@ -102,35 +66,20 @@ rule report_panel:
     # every figure and table of one panel in one job: they are cheap, and a 200-row
     # table then plans ~600 fewer jobs
     input:
-        losses=panel_losses,
-        train_summaries=panel_train_summaries,
-        grid_metrics=panel_grid_metrics,
-        metrics=panel_metrics,
+        losses=lambda wc: [path for _, _, path in panel_files(wc)["runs"]],
+        train_summaries=lambda wc: [path for _, _, path, _ in panel_files(wc)["cost_runs"]],
+        # the grid rows' evaluations, written after their images
+        grid_metrics=lambda wc: [a.metrics_file(a.seeds[0]) for a in panel(wc).grid_arms],
+        metrics=lambda wc: [path for _, path, _ in panel_files(wc)["arm_files"]],
         ground_truth=GROUND_TRUTH,
         data=DATA_MANIFEST,
     output:
-        curves=_flag(PANEL_DIR + "/loss_curves.png", "loss_curves.rst", "loss curves"),
-        grid=_flag(PANEL_DIR + "/image_grid.png", "image_grid.rst", "image grid"),
-        table=_flag(PANEL_DIR + "/metrics.html", "metrics_table.rst", "metrics table"),
-        points=_flag(PANEL_DIR + "/metrics.png", "metrics_points.rst", "metrics plot"),
-        paired=_flag(PANEL_DIR + "/paired.html", "paired.rst", "paired tests"),
-        cost=_flag(PANEL_DIR + "/cost.html", "cost.rst", "training cost"),
+        **{f.key: _flag(f) for f in PANEL_FILES},
     params:
-        title=lambda wc: _panel(wc).title,
-        axis=lambda wc: _panel(wc).axis,
-        seeds=lambda wc: seeds_phrase(_panel(wc).arms),
-        runs=lambda wc: _curve_runs(_panel(wc)),
-        smoothing=REPORT_CFG["smoothing"],
-        saved_epochs=lambda wc: [a.epoch for a in _panel(wc).arms] if _panel(wc).epoch_marks else [],
-        rows=lambda wc: _grid_rows(_panel(wc)),
-        data=DATA_DIR,
-        split=EVAL["split"],
-        grid_images=EVAL["grid_images"],
-        direction=lambda wc: EXPERIMENTS[_panel(wc).arms[0].experiment].config.direction,
-        arm_files=lambda wc: _arm_files(_panel(wc)),
-        reference=lambda wc: _panel(wc).arms[0].label,
-        n_arms=lambda wc: len(_panel(wc).arms),
-        cost_runs=lambda wc: _cost_runs(_panel(wc)),
+        panel=panel_files,
+        # read by the captions only (report/*.rst), which also read the panel's title and axis
+        caption=lambda wc: {"seeds": seeds_phrase(panel(wc).arms), "reference": panel(wc).arms[0].label,
+                            "n_arms": len(panel(wc).arms)},
     localrule: True
     script:
         "../../scripts/report_panel.py"
@@ -142,14 +91,14 @@ rule report_summary:
         ground_truth=GROUND_TRUTH,
     output:
         table=report(
-            "results/report/summary/experiments.html",
+            SUMMARY_FILES["table"],
             caption=f"{CAPTIONS}/summary.rst",
             category=SUMMARY_CATEGORY,
             subcategory="all experiments",
             labels={"figure": "all experiments (table)"},
         ),
         tsv=report(
-            "results/report/summary/experiments.tsv",
+            SUMMARY_FILES["tsv"],
             caption=f"{CAPTIONS}/summary_tsv.rst",
             category=SUMMARY_CATEGORY,
             subcategory="all experiments",

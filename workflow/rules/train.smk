@@ -19,13 +19,13 @@ rule train:
         data=DATA_MANIFEST,
         gate=GPU_GATE,
     output:
-        summary=RUN + "/train_summary.json",
-        losses=RUN + "/losses.csv",
+        summary=RUN_SUMMARY,
+        losses=RUN_LOSSES,
     params:
         data=DATA_DIR,
         out=RUN,
     log:
-        RUN + "/train.log",
+        f"{RUN}/{TRAIN_LOG}",
     # Retried only here, where another attempt can help: a time limit or a node failure.
     # The trainer resumes from RUN/checkpoints/last.pt (not a declared output, so Snakemake
     # keeps it), and each attempt gets a longer runtime. Preemption is Slurm's to handle:

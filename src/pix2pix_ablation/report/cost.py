@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import layout
 from .html import Cell, Row, table_html, write_page
 from .tables import t_interval
 
@@ -42,7 +43,7 @@ def read_costs(runs: Iterable[tuple[str, int, str | os.PathLike[str], int | None
         s = json.loads(Path(path).read_text())
         wall, iterations = float(s.get("wall_seconds", math.nan)), int(s.get("iterations", 0))
         if epoch is not None and "epochs" in s and int(epoch) < int(s["epochs"]):
-            wall, iterations = _until_epoch(s, Path(path).parent / "losses.csv", int(epoch))
+            wall, iterations = _until_epoch(s, Path(path).parent / layout.LOSSES, int(epoch))
         rows.append({"arm": arm, "seed": int(seed), "wall_seconds": wall,
                      "images_per_s": float(s.get("images_per_s", math.nan)), "device": str(s.get("device", "?")),
                      "precision": str(s.get("precision", "?")), "iterations": iterations,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .. import layout
 from ..atomic import atomic_path
 
 BACKGROUND = (255, 255, 255)
@@ -108,7 +109,7 @@ def read_png(path: str | os.PathLike[str]) -> np.ndarray:
 def evaluated_names(images_dir: str | os.PathLike[str]) -> list[str]:
     """Image names in the order the evaluation translated them (its per_image.tsv beside images/)."""
     images_dir = Path(images_dir)
-    table = images_dir.parent / "per_image.tsv"
+    table = images_dir.parent / layout.PER_IMAGE
     if table.exists():
         with open(table) as fh:
             next(fh, None)  # header

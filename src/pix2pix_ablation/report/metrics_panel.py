@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,44 @@ def _upper(ground_truth: str | os.PathLike[str] | None) -> dict[str, float]:
     return upper_bound(json.loads(Path(ground_truth).read_text())) if ground_truth else {}
 
 
+@dataclass(frozen=True)
+class ArmMetrics:
+    """A panel's evaluations read once: every run's scores and their summary per arm."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    order: list[str]  # arm order = first appearance; the first arm is the reference
+    upper: dict[str, float]
+
+    @property
+    def points_subtitle(self) -> str:
+        n_images = "/".join(str(n) for n in sorted(set(self.runs["images"]))) or "?"
+        seeds = sorted(set(self.summary["n_seeds"])) or [0]
+        seeds_text = f"{seeds[0]} seed{'s' if seeds[0] != 1 else ''}" if len(seeds) == 1 else \
+            f"{seeds[0]}-{seeds[-1]} seeds"
+        return f"mean and 95% CI over {seeds_text}, {n_images} test images each"
+
+
+def read_arm_metrics(arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
+                     ground_truth: str | os.PathLike[str] | None) -> ArmMetrics:
+    """From (arm label, run metrics.json, epoch) triples."""
+    order = list(dict.fromkeys(label for label, *_ in arm_files))
+    runs = read_runs(arm_files)
+    return ArmMetrics(runs, summarize(runs, order), order, _upper(ground_truth))
+
+
+def write_table(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
+    write_metrics_table(out, m.runs, m.summary, m.order, f"{title}: metrics", m.upper)
+
+
+def write_points(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
+    plot_metric_points(m.runs, m.summary, out, m.order, f"{title}: {m.points_subtitle}", m.upper)
+
+
+def write_paired(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
+    write_paired_table(out, paired_tests(m.runs, m.order), f"{title}: paired against {m.order[0]}", m.order[0])
+
+
 def metrics_outputs(
     arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
     ground_truth: str | os.PathLike[str] | None,
@@ -26,23 +65,12 @@ def metrics_outputs(
     paired_out: str | os.PathLike[str],
     title: str,
 ) -> pd.DataFrame:
-    """From (arm label, run metrics.json, epoch) triples.
-
-    Arm order = first appearance; the first arm is the reference.
-    """
-    order = list(dict.fromkeys(label for label, *_ in arm_files))
-    runs = read_runs(arm_files)
-    summary = summarize(runs, order)
-    upper = _upper(ground_truth)
-    n_images = "/".join(str(n) for n in sorted(set(runs["images"]))) or "?"
-    seeds = sorted(set(summary["n_seeds"])) or [0]
-    seeds_text = f"{seeds[0]} seed{'s' if seeds[0] != 1 else ''}" if len(seeds) == 1 else \
-        f"{seeds[0]}-{seeds[-1]} seeds"
-    write_metrics_table(table_out, runs, summary, order, f"{title}: metrics", upper)
-    plot_metric_points(runs, summary, points_out, order,
-                       f"{title}: mean and 95% CI over {seeds_text}, {n_images} test images each", upper)
-    write_paired_table(paired_out, paired_tests(runs, order), f"{title}: paired against {order[0]}", order[0])
-    return summary
+    """The table, the point plot and the paired tests of one panel; returns the summary."""
+    m = read_arm_metrics(arm_files, ground_truth)
+    write_table(m, table_out, title)
+    write_points(m, points_out, title)
+    write_paired(m, paired_out, title)
+    return m.summary
 
 
 def summary_outputs(

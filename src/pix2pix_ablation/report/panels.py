@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import layout
 from ..comparisons import Comparison
 from ..experiments import Experiment
 
 EPOCHS_CATEGORY = "epochs"
 SUMMARY_CATEGORY = "summary"
-RUN_DIR = "results/runs/{experiment}/seed{seed}"
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,15 @@ class Arm:
     seeds: tuple[int, ...]
     label: str
 
-    def run_dir(self, seed: int) -> str:
-        return RUN_DIR.format(experiment=self.experiment, seed=seed)
-
     def metrics_file(self, seed: int) -> str:
         """The run's evaluation (every saved epoch; this arm reads its own)."""
-        return f"{self.run_dir(seed)}/eval/metrics.json"
+        return layout.run_file(self.experiment, seed, layout.EVAL_DIR, layout.METRICS)
 
     def images_dir(self, seed: int) -> str:
-        return f"{self.run_dir(seed)}/eval/epoch{self.epoch:03d}/images"
+        return layout.images_dir(self.experiment, seed, self.epoch)
+
+    def summary_file(self, seed: int) -> str:
+        return layout.run_file(self.experiment, seed, layout.TRAIN_SUMMARY)
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,27 @@ def build_panels(experiments: Mapping[str, Experiment], comparisons: Sequence[Co
     return panels
 
 
-def split_image_count(config: Mapping[str, Any]) -> int | None:
-    """Images in the evaluation split as the config pins them (the fetch step checks it)."""
-    split = config.get("evaluation", {}).get("split", "test")
-    data = config.get("data", {})
-    if data.get("source") == "synthetic":
-        return (data.get("synthetic") or {}).get(split)
-    return (data.get("expected_counts") or {}).get(split)
+def panel_data(panel: Panel, *, smoothing: int, data: str, split: str, grid_images: int,
+               direction: str) -> dict[str, Any]:
+    """The fields of :class:`~.figures.PanelData` for ``panel``: which files feed its figures."""
+    seeds = {a.experiment: a.seeds for a in panel.arms}
+    return {
+        "title": panel.title,
+        "axis": panel.axis,
+        # several epochs of one run are one curve
+        "runs": [(name, s, layout.run_file(name, s, layout.LOSSES)) for name in panel.experiments
+                 for s in seeds[name]],
+        "smoothing": smoothing,
+        "saved_epochs": [a.epoch for a in panel.arms] if panel.epoch_marks else [],
+        # each grid arm's first seed
+        "grid_rows": [(f"{a.label} (seed {a.seeds[0]})", a.images_dir(a.seeds[0])) for a in panel.grid_arms],
+        "data": data,
+        "split": split,
+        "grid_images": grid_images,
+        "direction": direction,
+        "arm_files": [(a.label, a.metrics_file(s), a.epoch) for a in panel.arms for s in a.seeds],
+        "cost_runs": [(a.label, s, a.summary_file(s), a.epoch) for a in panel.arms for s in a.seeds],
+    }
 
 
 def seeds_phrase(arms: Sequence[Arm]) -> str:

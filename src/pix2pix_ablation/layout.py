@@ -1,0 +1,66 @@
+"""Where every file lives: the one module that spells the results layout.
+
+Names inside one run directory (what the trainer and the evaluation write) and the
+workflow's paths under ``results/`` (Snakemake patterns with ``{wildcards}``). The
+rules, the trainer, the evaluation and the report read them from here, so moving a
+file is one edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# --- inside one run directory (pix2pix-ablation train --out DIR) ---
+RUN_CONFIG = "config.yaml"  # the resolved config and its hash
+LOSSES = "losses.csv"
+TRAIN_SUMMARY = "train_summary.json"
+TRAIN_LOG = "train.log"
+CHECKPOINTS = "checkpoints"
+EVAL_DIR = "eval"  # the run's evaluation: every saved epoch
+METRICS = "metrics.json"  # in eval/ (the run) and in eval/epochNNN/ (one snapshot)
+PER_IMAGE = "per_image.tsv"
+IMAGES = "images"  # in eval/epochNNN/: the translated split, one PNG per image
+
+
+def epoch_dir(eval_dir: str | Path, epoch: int) -> Path:
+    """One saved epoch's translations and scores inside a run's ``eval/``."""
+    return Path(eval_dir) / f"epoch{epoch:03d}"
+
+
+# --- the workflow, relative to its working directory ---
+RESULTS = "results"
+DATA_DIR = "results/data/facades"
+DATA_MANIFEST = "results/data/manifest.json"
+LOGS = "results/logs"
+ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
+RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
+RUN_SUMMARY = f"{RUN}/{TRAIN_SUMMARY}"
+RUN_LOSSES = f"{RUN}/{LOSSES}"
+RUN_METRICS = f"{RUN}/{EVAL_DIR}/{METRICS}"
+RUN_PER_IMAGE = f"{RUN}/{EVAL_DIR}/{PER_IMAGE}"
+SEGMENTER = "results/segmenter/segmenter.pt"
+GROUND_TRUTH = "results/segmenter/ground_truth.json"  # the segmenter on real photos: the FCN upper bound
+REAL_FEATURES = "results/features/real_{split}_{direction}_{size}px.npy"
+FEATURE_CACHE = "results/features/cache"  # Inception features keyed by image bytes and weights
+INCEPTION_DIR = "results/inception"
+METRICS_TSV = "results/metrics.tsv"
+SUMMARY_TSV = "results/summary.tsv"
+REPORT_DIR = "results/report"
+PANEL_DIR = f"{REPORT_DIR}/{{comparison}}"
+SUMMARY_DIR = f"{REPORT_DIR}/summary"
+REPORT_TEXT = f"{REPORT_DIR}/workflow.rst"  # the landing page, from what the run recorded
+REPORT_HTML = "results/report.html"
+
+
+def run_dir(experiment: str, seed: int) -> str:
+    return RUN.format(experiment=experiment, seed=seed)
+
+
+def run_file(experiment: str, seed: int, *names: str) -> str:
+    """A file of one run, e.g. ``run_file("baseline", 0, LOSSES)``."""
+    return "/".join((run_dir(experiment, seed), *names))
+
+
+def images_dir(experiment: str, seed: int, epoch: int) -> str:
+    """The translated evaluation split of one saved epoch."""
+    return str(epoch_dir(run_file(experiment, seed, EVAL_DIR), epoch) / IMAGES)
