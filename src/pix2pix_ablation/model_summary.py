@@ -14,22 +14,18 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import ExperimentConfig, patch_output_size
-from .networks import (
-    IMAGE_CHANNELS,
-    build_discriminator,
-    build_generator,
-    count_parameters,
-    receptive_field,
-)
+from .losslog import LossAccumulator
+from .networks import IMAGE_CHANNELS, count_parameters, receptive_field
+from .trainer import build_models, train_step
 
 
 def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dict[str, Any]:
     """generator/discriminator parameters, receptive field, D output shape ([1, H, W],
     None without a GAN), GFLOPs of one G forward and of one training iteration at
-    batch 1, and the config hash."""
-    with torch.device(device):
-        g = build_generator(cfg)
-        d = build_discriminator(cfg)
+    batch 1 (the trainer's own :func:`~.trainer.train_step`, D updated), and the config hash."""
+    device = torch.device(device)
+    models = build_models(cfg, device)
+    g, d = models.generator, models.discriminator
     size = cfg.crop_size
 
     def image() -> torch.Tensor:
@@ -49,8 +45,10 @@ def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dic
         g(image())
     g_flops = counter.get_total_flops()
 
+    # the loss arithmetic is elementwise and not counted: what is counted is G forward,
+    # D on fake and real with its backward, D on fake again and G's backward
     with FlopCounterMode(display=False) as counter:
-        _train_iteration(cfg, g, d, image(), image())
+        train_step(cfg, models, image(), image(), cfg.lambda_l1, True, LossAccumulator(device))
     iter_flops = counter.get_total_flops()
 
     return {
@@ -62,35 +60,6 @@ def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dic
         "train_iter_gflops": iter_flops / 1e9,
         "config_hash": cfg.hash(),
     }
-
-
-def _train_iteration(
-    cfg: ExperimentConfig,
-    g: torch.nn.Module,
-    d: torch.nn.Module | None,
-    real_a: torch.Tensor,
-    real_b: torch.Tensor,
-) -> None:
-    """The pix2pix step's network work: G forward; D on fake (detached) and real, D
-    backward; then D on fake with D frozen, G backward. The loss arithmetic is
-    elementwise and is not counted by FlopCounterMode, so plain means stand in for it."""
-    g.train()
-    fake = g(real_a)
-    g_loss = (fake - real_b).abs().mean()
-    if d is not None:
-        d.train()
-
-        def d_input(img: torch.Tensor) -> torch.Tensor:
-            return torch.cat([real_a, img], dim=1) if cfg.conditional_d else img
-
-        d_loss = d(d_input(fake.detach())).mean() - d(d_input(real_b)).mean()
-        d_loss.backward()
-        # As the reference trainer: no weight gradients for D during the G step.
-        d.requires_grad_(False)
-        g_loss = g_loss - d(d_input(fake)).mean()
-    g_loss.backward()
-    if d is not None:
-        d.requires_grad_(True)
 
 
 __all__ = ["summarize"]

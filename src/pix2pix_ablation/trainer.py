@@ -81,6 +81,8 @@ def build_models(cfg: ExperimentConfig, device: torch.device) -> Models:
 
 
 def autocast(cfg: ExperimentConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    if device.type == "meta":  # model_summary counts FLOPs of shapes only: the dtype changes none
+        return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
 
 
