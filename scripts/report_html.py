@@ -20,6 +20,7 @@ with tempfile.TemporaryDirectory(prefix=".report.", dir=out.parent) as tmp:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(sm.params.snakefile), "--directory",
                os.getcwd(), "--configfile", str(config), "--report", str(partial)]
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    Path(sm.log[0]).write_text(done.stdout)
     if done.returncode != 0:
         print(done.stdout[-4000:], file=sys.stderr)
         sys.exit(f"report: `snakemake --report` failed (exit {done.returncode}); its output is above")

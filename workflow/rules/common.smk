@@ -38,6 +38,8 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     SUMMARY_TSV,
     TRAIN_LOG,
 )
+from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
+from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
 from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
@@ -146,3 +148,58 @@ def resources_for(rule_name, runtime_per_attempt=False):
 
 def get_final_output():
     return [METRICS_TSV, SUMMARY_TSV, *report_outputs()]
+
+
+# --- the report: panels (pix2pix_ablation.report.panels decides which files feed which panel) ---
+
+
+REPORT_CFG = config["report"]
+PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG["epochs_experiment"])}
+SUMMARY_FILES = {"table": f"{SUMMARY_DIR}/experiments.html", "tsv": f"{SUMMARY_DIR}/experiments.tsv"}
+CAPTIONS = "../../report"
+
+
+def report_outputs():
+    """Every figure and table of the report and its landing page (what `rule all` requests)."""
+    panels = [f"{PANEL_DIR.format(comparison=pid)}/{f.name}" for pid in PANELS for f in PANEL_FILES]
+    return [REPORT_TEXT, *SUMMARY_FILES.values(), *panels]
+
+
+def panel(wildcards):
+    """The panel of a report folder; a folder naming no panel is one clear error."""
+    if wildcards.comparison not in PANELS:
+        raise WorkflowError(f"no report panel {wildcards.comparison!r} (panels: {', '.join(PANELS)})")
+    return PANELS[wildcards.comparison]
+
+
+def panel_files(wildcards):
+    """Which files feed the panel's figures (pix2pix_ablation.report.figures.PanelData)."""
+    p = panel(wildcards)
+    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR, split=EVAL["split"],
+                      grid_images=EVAL["grid_images"], direction=EXPERIMENTS[p.arms[0].experiment].config.direction)
+
+
+def summary_metric_files():
+    """(name, run evaluation, last saved epoch) of every experiment and seed."""
+    return [
+        (name, RUN_METRICS.format(experiment=name, seed=s), e.config.save_epochs[-1])
+        for name, e in EXPERIMENTS.items()
+        for s in e.seeds
+    ]
+
+
+def _categories_of(name):
+    cats = [p.category for p in PANELS.values() if name in p.experiments]
+    return ", ".join(dict.fromkeys(cats))
+
+
+def _flag(f):
+    """The report() flag of one panel file: axis category, comparison subcategory, labels."""
+    return report(
+        f"{PANEL_DIR}/{f.name}",
+        caption=f"{CAPTIONS}/{f.caption}",
+        category=lambda wc: panel(wc).category,
+        subcategory=lambda wc: panel(wc).title,
+        # strings only: the report's JavaScript sorts label values with localeCompare
+        labels=lambda wc: {"figure": f.label, "comparison": panel(wc).title},
+    )

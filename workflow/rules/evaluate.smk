@@ -93,6 +93,8 @@ rule aggregate_metrics:
     output:
         tidy=METRICS_TSV,
         summary=SUMMARY_TSV,
+    log:
+        f"{LOGS}/aggregate_metrics.log",
     localrule: True
     script:
         "../../scripts/aggregate_metrics.py"

@@ -3,63 +3,8 @@
 # from report/*.rst. The report category is the panel's ablation axis, the
 # subcategory which rows it compares; pix2pix_ablation.report.panels decides which
 # files feed which panel, so a new row of the experiments table needs no change here.
-from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
-from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
-
-REPORT_CFG = config["report"]
-PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG["epochs_experiment"])}
-SUMMARY_FILES = {"table": f"{SUMMARY_DIR}/experiments.html", "tsv": f"{SUMMARY_DIR}/experiments.tsv"}
-CAPTIONS = "../../report"
-
-
 wildcard_constraints:
     comparison=r"[^/]+",
-
-
-def report_outputs():
-    """Every figure and table of the report and its landing page (what `rule all` requests)."""
-    panels = [PANEL_DIR.format(comparison=pid) + "/" + f.name for pid in PANELS for f in PANEL_FILES]
-    return [REPORT_TEXT, *SUMMARY_FILES.values(), *panels]
-
-
-def panel(wildcards):
-    """The panel of a report folder; a folder naming no panel is one clear error."""
-    if wildcards.comparison not in PANELS:
-        raise WorkflowError(f"no report panel {wildcards.comparison!r} (panels: {', '.join(PANELS)})")
-    return PANELS[wildcards.comparison]
-
-
-def panel_files(wildcards):
-    """Which files feed the panel's figures (pix2pix_ablation.report.figures.PanelData)."""
-    p = panel(wildcards)
-    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR, split=EVAL["split"],
-                      grid_images=EVAL["grid_images"], direction=EXPERIMENTS[p.arms[0].experiment].config.direction)
-
-
-def summary_metric_files():
-    """(name, run evaluation, last saved epoch) of every experiment and seed."""
-    return [
-        (name, RUN_METRICS.format(experiment=name, seed=s), e.config.save_epochs[-1])
-        for name, e in EXPERIMENTS.items()
-        for s in e.seeds
-    ]
-
-
-def _categories_of(name):
-    cats = [p.category for p in PANELS.values() if name in p.experiments]
-    return ", ".join(dict.fromkeys(cats))
-
-
-def _flag(f):
-    """The report() flag of one panel file: axis category, comparison subcategory, labels."""
-    return report(
-        f"{PANEL_DIR}/{f.name}",
-        caption=f"{CAPTIONS}/{f.caption}",
-        category=lambda wc: panel(wc).category,
-        subcategory=lambda wc: panel(wc).title,
-        # strings only: the report's JavaScript sorts label values with localeCompare
-        labels=lambda wc: {"figure": f.label, "comparison": panel(wc).title},
-    )
 
 
 rule report_panel:
@@ -80,6 +25,8 @@ rule report_panel:
         # read by the captions only (report/*.rst), which also read the panel's title and axis
         caption=lambda wc: {"seeds": seeds_phrase(panel(wc).arms), "reference": panel(wc).arms[0].label,
                             "n_arms": len(panel(wc).arms)},
+    log:
+        f"{LOGS}/report/{{comparison}}.log",
     localrule: True
     script:
         "../../scripts/report_panel.py"
@@ -112,6 +59,8 @@ rule report_summary:
         ],
         seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
         n_experiments=len(EXPERIMENTS),
+    log:
+        f"{LOGS}/report/summary.log",
     localrule: True
     script:
         "../../scripts/report_summary.py"
@@ -128,6 +77,8 @@ rule report_description:
         REPORT_TEXT,
     params:
         epochs_experiment=REPORT_CFG["epochs_experiment"],
+    log:
+        f"{LOGS}/report/description.log",
     localrule: True
     script:
         "../../scripts/report_description.py"
@@ -142,6 +93,8 @@ rule report:
         REPORT_HTML,
     params:
         snakefile=workflow.main_snakefile,
+    log:
+        f"{LOGS}/report/html.log",
     localrule: True
     script:
         "../../scripts/report_html.py"

@@ -8,6 +8,8 @@ rule resolve_config:
         ROW_CONFIG,
     params:
         config=row_config,
+    log:
+        f"{LOGS}/resolve_config/{{experiment}}.log",
     localrule: True
     script:
         "../../scripts/resolve_config.py"
