@@ -120,3 +120,16 @@ def test_runtime_and_scoring_knobs_leave_the_trained_hash_alone():
     assert base.replace(eval_mode="eval").identity() != base.identity()
     assert base.replace(log_every=7).identity() == base.identity()
     assert base.replace(lr=1e-4).hash() != base.hash()
+
+
+def test_readme_knob_table_is_the_cli_output():
+    """The README's column docs are `pix2pix-ablation knobs`: one source for the columns' help."""
+    from pathlib import Path
+
+    from .conftest import run_cli
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- knobs table: pix2pix-ablation knobs -->\n")
+    table = readme[start:readme.index("<!-- end of knobs table -->")].split("\n", 1)[1]
+    done = run_cli("knobs")
+    assert done.returncode == 0 and table == done.stdout, "regenerate the README table: pix2pix-ablation knobs"
