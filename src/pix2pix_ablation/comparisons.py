@@ -26,12 +26,15 @@ AXIS_TITLES = {
     "generator": "generator",
 }
 IGNORED = ("name", "seed")
+# part of every comparison's key but never its axis: two datasets' test sets do not compare
+WITHIN = ("dataset",)
 
 
 @dataclass(frozen=True)
 class Comparison:
     axis: str  # the config column that varies, or "other"
     members: tuple[str, ...]  # experiment names, in table order
+    dataset: str = ""  # the dataset all members train and are scored on
 
     @property
     def id(self) -> str:
@@ -52,7 +55,10 @@ def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
     columns = list(encoded[experiments[0].name]) if experiments else []
     found: list[Comparison] = []
     in_some = set()
+    dataset_of = {e.name: e.config.dataset for e in experiments}
     for column in columns:
+        if column in WITHIN:
+            continue
         groups: dict[tuple[str, ...], list[Experiment]] = defaultdict(list)
         for exp in experiments:
             values = encoded[exp.name]
@@ -63,8 +69,8 @@ def find_comparisons(experiments: Sequence[Experiment]) -> list[Comparison]:
             # are distinct; the check keeps hand-built experiment lists from forming a bogus axis
             if len(members) > 1 and len(values) == len(members):
                 names = tuple(sorted((m.name for m in members), key=order.__getitem__))
-                found.append(Comparison(column, names))
+                found.append(Comparison(column, names, dataset_of[names[0]]))
                 in_some.update(names)
-    found.extend(Comparison("other", (e.name,)) for e in experiments if e.name not in in_some)
+    found.extend(Comparison("other", (e.name,), e.config.dataset) for e in experiments if e.name not in in_some)
     return sorted(found, key=lambda c: (c.axis == "other", c.axis, order[c.members[0]]))
 

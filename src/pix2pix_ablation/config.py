@@ -57,6 +57,8 @@ class ExperimentConfig:
     seed: int = knob(0, "random seed of the run (the workflow sets it per run)", minimum=0)
 
     # data
+    dataset: str = knob("facades", "the configured dataset the row trains and is scored on "
+                        "(data.name or a key of datasets; empty = the default dataset)")
     direction: str = knob("BtoA", "which half is the input: AtoB (left to right) or BtoA", choices=("AtoB", "BtoA"))
     load_size: int = knob(286, "training images are resized to this before the random crop", minimum=1)
     crop_size: int = knob(256, "training crop and evaluation size, pixels", minimum=1)
@@ -148,10 +150,10 @@ class ExperimentConfig:
         """
         for f in fields(self):
             check_knob(f.name, getattr(self, f.name))
-        if not self.name or not all(c.isalnum() or c in "-_." for c in self.name) or self.name[0] == ".":
-            raise ConfigError(
-                f"name: {self.name!r} must be a safe path component (letters, digits, - _ .)"
-            )
+        for key in ("name", "dataset"):
+            value = getattr(self, key)
+            if not value or not all(c.isalnum() or c in "-_." for c in value) or value[0] == ".":
+                raise ConfigError(f"{key}: {value!r} must be a safe path component (letters, digits, - _ .)")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise ConfigError(f"decay_epochs: must lie in [0, epochs={self.epochs}], got {self.decay_epochs}")
         if self.crop_size > self.load_size:

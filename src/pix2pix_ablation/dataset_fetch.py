@@ -1,10 +1,16 @@
-"""Getting facades onto disk: URL, local archive, extracted directory or synthetic.
+"""Getting a dataset onto disk: URL, local archive, extracted directory, synthetic, or
+Cityscapes built from its official archives.
 
 The dataset directory appears only complete: everything is built in a temporary
 sibling directory, checked (archive size, image counts per split) and renamed into
 place. A failed attempt raises :class:`FetchError` with the cause in one line and
 leaves nothing behind; what a killed attempt left (its hidden temporary sibling) is
 removed by the next one. The manifest records the source and the archive's sha256.
+
+Every dataset ends with ``train/ val/ test/``. An archive with only one of val/ and test/
+(maps and the edges sets have no test/; Cityscapes has no labelled test split) gets the
+other as a copy of it, and the manifest says so (``aliases``); unless the expected counts
+name the missing split, which is then an error as for any damaged archive.
 """
 
 from __future__ import annotations
@@ -64,6 +70,20 @@ def _check_counts(counts: Mapping[str, int], expected: Mapping[str, int] | None,
             raise FetchError(f"{what}: {split}/ holds {counts.get(split)} images, expected {want}")
 
 
+def _alias_missing_split(root: Path, expected: Mapping[str, int] | None) -> dict[str, str]:
+    """Copy val/ to a missing test/ (or test/ to a missing val/); {copy: original}.
+
+    Not where the expected counts name the missing split: that archive is damaged.
+    """
+    counts = count_images(root)
+    for missing, present in (("test", "val"), ("val", "test")):
+        if counts[missing] == 0 and counts[present] > 0 and missing not in (expected or {}):
+            shutil.rmtree(root / missing, ignore_errors=True)
+            shutil.copytree(root / present, root / missing)
+            return {missing: present}
+    return {}
+
+
 def fetch_dataset(
     source: str,
     dest: Path,
@@ -71,9 +91,17 @@ def fetch_dataset(
     expected_bytes: int | None = None,
     expected_counts: Mapping[str, int] | None = None,
     retries: int = 3,
-    synthetic: Mapping[str, int] | None = None,
+    synthetic: Mapping[str, Any] | None = None,
+    *,
+    cityscapes: Mapping[str, Any] | None = None,
+    record: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Materialise the dataset at ``dest`` (replacing it) and write the manifest."""
+    """Materialise the dataset at ``dest`` (replacing it) and write the manifest.
+
+    ``source`` "cityscapes" builds the pairs from ``cityscapes["gtFine"]`` and
+    ``cityscapes["leftImg8bit"]`` (:mod:`.cityscapes`). ``record``: facts of the
+    configured dataset (name, palette, direction, layout) the manifest carries on.
+    """
     dest, manifest_path = Path(dest), Path(manifest_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     # a killed attempt (SIGKILL, node failure) cannot clean up after itself: do it now
@@ -82,7 +110,7 @@ def fetch_dataset(
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    manifest: dict[str, Any] = {"source": source}
+    manifest: dict[str, Any] = {**(record or {}), "source": source}
     try:
         if source == "synthetic":
             from .synth import make_dataset
@@ -91,13 +119,20 @@ def fetch_dataset(
             root = work / "facades"
             manifest["synthetic"] = make_dataset(
                 root, spec.get("train", 400), spec.get("val", 100), spec.get("test", 106),
-                spec.get("size", 256), spec.get("seed", 0),
+                spec.get("size", 256), spec.get("seed", 0), style=spec.get("style", "facades"),
             )
+        elif source == "cityscapes":
+            from .cityscapes import prepare_cityscapes
+
+            spec = dict(cityscapes or {})
+            if "gtFine" not in spec or "leftImg8bit" not in spec:
+                raise FetchError("cityscapes: give the official archives as cityscapes: {gtFine: "
+                                 "gtFine_trainvaltest.zip, leftImg8bit: leftImg8bit_trainvaltest.zip}")
+            root = work / "cityscapes"
+            prepare_cityscapes(Path(spec["gtFine"]), Path(spec["leftImg8bit"]), root, spec.get("size", 256))
         elif Path(source).is_dir():
             root = work / "facades"
-            src = _find_root(Path(source), source)
-            _check_counts(count_images(src), expected_counts, source)
-            shutil.copytree(src, root)
+            shutil.copytree(_find_root(Path(source), source), root)
         else:
             if "://" in source:
                 archive = work / "download.tar.gz"
@@ -113,6 +148,10 @@ def fetch_dataset(
                     f"{source}: archive has {size} bytes, expected {expected_bytes} (truncated or a different file)"
                 )
             root = _extract(archive, work / "extract", source)
+        if source != "synthetic":
+            aliases = _alias_missing_split(root, expected_counts)
+            if aliases:
+                manifest["aliases"] = aliases
         counts = count_images(root)
         _check_counts(counts, expected_counts if source != "synthetic" else None, source)
         manifest["counts"] = counts

@@ -44,7 +44,7 @@ from .metrics import (
     train_segmenter,
 )
 from .metrics.fcn_validity import fcn_validity, majority_scores
-from .palette import rgb_to_class
+from .palette import FACADES, PALETTES, Palette, rgb_to_class
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,16 @@ def _nhwc(images: torch.Tensor) -> np.ndarray:
 
 
 def photos_and_label_images(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Real photos and their label images (N,H,W,3 uint8) of a facades-layout split (photo | labels)."""
+    """Real photos and their label images (N,H,W,3 uint8) of a split laid out photo | labels."""
     pairs = load_split(Path(data_dir), split, size, "BtoA")  # input = label map, target = photo
     return _nhwc(pairs.targets), _nhwc(pairs.inputs)
 
 
-def photos_and_labels(data_dir: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Real photos (N,H,W,3 uint8) and their class maps of a facades-layout split."""
+def photos_and_labels(data_dir: Path, split: str, size: int,
+                      palette: Palette = FACADES) -> tuple[np.ndarray, np.ndarray]:
+    """Real photos (N,H,W,3 uint8) and their class maps of a split (photo | labels)."""
     photos, label_images = photos_and_label_images(data_dir, split, size)
-    return photos, rgb_to_class(label_images)
+    return photos, rgb_to_class(label_images, palette)
 
 
 def build_inception(mode: str, device: torch.device, weights: Path | None = None) -> nn.Module:
@@ -84,32 +85,52 @@ def _features(images: np.ndarray, model: nn.Module, cache_dir: Path | None, devi
 
 
 def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec: dict[str, Any], *,
-                  device: str = "auto") -> dict[str, Any]:
+                  palette: Palette = FACADES, device: str = "auto") -> dict[str, Any]:
     """Train the FCN-score segmenter on real train photos; score it on the real test photos.
 
-    The result (``ground_truth_path``) also says whether the FCN score means anything on
-    this dataset (:func:`~.metrics.fcn_validity.fcn_validity`): evaluations leave it out
-    where it does not.
+    The label maps (the right half) are read with ``palette``. The result
+    (``ground_truth_path``) also says whether the FCN score means anything on this
+    dataset (:func:`~.metrics.fcn_validity.fcn_validity`): evaluations leave it out where
+    it does not.
     """
     torch_device = pick_device(device)
     size = int(spec["size"])
     photos, label_images = photos_and_label_images(data_dir, "train", size)
-    labels = rgb_to_class(label_images)
+    labels = rgb_to_class(label_images, palette)
     model = train_segmenter(
         photos, labels, epochs=int(spec["epochs"]), batch_size=int(spec["batch_size"]),
         lr=float(spec["lr"]), seed=int(spec["seed"]), device=torch_device, arch=spec["arch"],
+        num_classes=palette.num_classes,
     )
-    save_segmenter(model, out_path, {"spec": spec, "train_images": len(photos)})
+    save_segmenter(model, out_path, {"spec": spec, "train_images": len(photos), "palette": palette.name})
     split = spec["split"]
-    test_photos, test_labels = photos_and_labels(data_dir, split, size)
+    test_photos, test_label_images = photos_and_label_images(data_dir, split, size)
+    test_labels = rgb_to_class(test_label_images, palette)
     scores = fcn_scores(model, test_photos, test_labels, torch_device)
-    majority = majority_scores(labels, test_labels)
-    check = fcn_validity(label_images, {k.removeprefix("fcn_"): v for k, v in scores.items()}, majority)
+    majority = majority_scores(labels, test_labels, palette.num_classes)
+    check = fcn_validity(label_images, {k.removeprefix("fcn_"): v for k, v in scores.items()}, majority, palette)
     if not check["usable"]:
         log.warning("FCN scores will be left out: %s", check["reason"])
-    result = {"split": split, "images": len(test_photos), **scores, "spec": spec, "fcn_check": check}
+    result = {"split": split, "images": len(test_photos), "palette": palette.name, **scores, "spec": spec,
+              "fcn_check": check}
     write_json(ground_truth_path, result)
     return result
+
+
+def no_fcn_score(ground_truth_path: Path, dataset: str, split: str) -> dict[str, Any]:
+    """The FCN record of a dataset without a label palette: no segmenter, and why."""
+    reason = (f"dataset {dataset} has no label palette (the class colours of its label maps), "
+              "which the FCN score needs")
+    result = {"split": split, "palette": None, "fcn_check": {"usable": False, "reason": reason}}
+    write_json(ground_truth_path, result)
+    return result
+
+
+def _palette_of(ground_truth_path: Path | None) -> Palette:
+    if ground_truth_path is None:
+        return FACADES
+    name = json.loads(Path(ground_truth_path).read_text()).get("palette", FACADES.name)
+    return PALETTES[name] if name else FACADES
 
 
 def fcn_left_out(ground_truth_path: Path | None, direction: str) -> str | None:
@@ -129,7 +150,7 @@ def fcn_left_out(ground_truth_path: Path | None, direction: str) -> str | None:
 def fcn_scores(model: nn.Module, photos: np.ndarray, labels: np.ndarray, device: torch.device) -> dict[str, float]:
     if photos.shape[1] != labels.shape[1]:
         photos = _resize(photos, labels.shape[1])
-    cm = confusion_matrix(segment(model, photos, device=device), labels)
+    cm = confusion_matrix(segment(model, photos, device=device), labels, model.num_classes)
     return {f"fcn_{k}": v for k, v in scores_from_confusion(cm).items() if k in FCN_KEYS}
 
 
@@ -199,8 +220,8 @@ class _Scoring:
 
 
 def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_features_path: Path, inception: str,
-                  segmenter_path: Path, device: torch.device, weights: Path | None,
-                  fcn_left_out: str | None) -> _Scoring:
+                  segmenter_path: Path | None, device: torch.device, weights: Path | None,
+                  fcn_left_out: str | None, palette: Palette) -> _Scoring:
     pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
     feats_real = np.load(real_features_path)
     if len(feats_real) != len(pairs):
@@ -212,7 +233,7 @@ def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_featur
         feats_real=feats_real,
         inception=build_inception(inception, device, weights),
         device=device,
-        labels=None if fcn_left_out else rgb_to_class(_nhwc(pairs.inputs)),
+        labels=None if fcn_left_out else rgb_to_class(_nhwc(pairs.inputs), palette),
         segmenter=None if fcn_left_out else load_segmenter(segmenter_path, device),
         fcn_left_out=fcn_left_out,
     )
@@ -317,7 +338,8 @@ def evaluate_run(
                  "kid_subset_size": kid_subset_size,
                  "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path),
                  # a changed verdict on the FCN score re-scores (the segmenter is retrained with it)
-                 "segmenter_sha256": file_sha256(segmenter_path) if Path(segmenter_path).exists() else None}
+                 "segmenter_sha256": file_sha256(segmenter_path)
+                 if segmenter_path and Path(segmenter_path).exists() else None}
     scoring: _Scoring | None = None
 
     def scoring_for(cfg: ExperimentConfig) -> _Scoring:
@@ -328,7 +350,7 @@ def evaluate_run(
             if left_out:
                 log.info("FCN scores left out: %s", left_out)
             scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path,
-                                    torch_device, weights, left_out)
+                                    torch_device, weights, left_out, _palette_of(ground_truth))
         return scoring
 
     results = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ExperimentConfig, coerce, field_names, resolve
+from .datasets import Dataset
 from .schema import SCHEMA_DIR, SchemaError, validate
 
 # columns that describe the row rather than the experiment's config
@@ -108,12 +109,15 @@ def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> No
 
 
 def load_experiments(
-    path: Path, defaults: Mapping[str, Any], default_seeds: int = 1, schema_path: Path | None = None
+    path: Path, defaults: Mapping[str, Any], default_seeds: int = 1, schema_path: Path | None = None,
+    datasets: Mapping[str, Dataset] | None = None,
 ) -> list[Experiment]:
     """Validate (JSON schema per row, then the config's own checks) and resolve every row.
 
-    The first problem raises TableError naming file, row and column; two rows with identical
-    settings raise one naming both rows.
+    ``datasets``: the configured datasets, the default first; a row's empty ``dataset``
+    cell takes the default, and a row on a dataset with a known direction takes that
+    direction unless it sets one (over ``defaults``). The first problem raises TableError
+    naming file, row and column; two rows with identical settings raise one naming both rows.
     """
     path = Path(path)
     schema_path = schema_path or SCHEMA
@@ -136,8 +140,16 @@ def load_experiments(
         description = typed.pop("description", "")
         if n_seeds < 1:
             raise TableError(f"{where}, column 'seeds': {n_seeds!r} is not a positive number of seeds")
+        row_defaults = dict(defaults)
+        if datasets:
+            name_of = typed.setdefault("dataset", next(iter(datasets)))
+            if name_of not in datasets:
+                raise TableError(f"{where}, column 'dataset': {name_of!r} is not a configured dataset "
+                                 f"(configured: {', '.join(datasets)}; add it under datasets: in the config)")
+            if datasets[name_of].direction:
+                row_defaults["direction"] = datasets[name_of].direction
         try:
-            cfg = resolve({**typed, "seed": 0}, defaults)
+            cfg = resolve({**typed, "seed": 0}, row_defaults)
         except ConfigError as exc:
             column = str(exc).split(":", 1)[0]
             raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None

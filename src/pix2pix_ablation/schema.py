@@ -19,8 +19,9 @@ import yaml
 
 from .config import ExperimentConfig
 
-# set per run by the workflow (seed) or a column of its own (name), not a default
-NOT_DEFAULTS = ("name", "seed")
+# set per run by the workflow (seed) or by a column of the table with a default of its
+# own (name; dataset, whose default is the config's data.name), not in defaults:
+NOT_DEFAULTS = ("name", "seed", "dataset")
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 HEADER = (
     "# Generated from pix2pix_ablation.config.ExperimentConfig: edit the field there, then\n"

@@ -29,6 +29,7 @@ from .palette import CLASS_NAMES, NUM_CLASSES, PALETTE
 SPLITS = ("train", "val", "test")
 MIN_SIZE = 32
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+STYLES = ("facades", "edges")
 _DEFAULT_JPEG = {"quality": 95, "subsampling": "4:4:4"}
 C = {name: i for i, name in enumerate(CLASS_NAMES)}
 
@@ -215,17 +216,35 @@ def make_pair(seed: int, split: str, index: int, size: int) -> tuple[np.ndarray,
     return _render(rng, lab).transpose(1, 2, 0), lab
 
 
-def make_canvas(seed: int, split: str, index: int, size: int) -> np.ndarray:
-    """The (size, 2 size, 3) uint8 image of one file before JPEG: photo left, label colours right."""
+def edge_map(photo: np.ndarray) -> np.ndarray:
+    """White-on-black edges of a photo (gradient magnitude of its grey levels, thresholded),
+    a stand-in for the HED edges of edges2shoes: an input with no class colours."""
+    grey = photo.astype(np.float32).mean(-1)
+    gy, gx = np.gradient(grey)
+    edges = np.hypot(gx, gy) > 12.0
+    return np.repeat((edges * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def make_canvas(seed: int, split: str, index: int, size: int, style: str = "facades") -> np.ndarray:
+    """The (size, 2 size, 3) uint8 image of one file before JPEG.
+
+    ``facades``: photo left, label colours right (the facades archive, BtoA).
+    ``edges``: the photo's edges left, the photo right (as edges2shoes, AtoB).
+    """
     photo, lab = make_pair(seed, split, index, size)
     canvas = np.empty((size, 2 * size, 3), np.uint8)
-    canvas[:, :size] = photo  # photo left, labels right, as in the facades archive
-    canvas[:, size:] = np.take(PALETTE, lab, axis=0)
+    if style == "edges":
+        canvas[:, :size] = edge_map(photo)
+        canvas[:, size:] = photo
+    else:
+        canvas[:, :size] = photo
+        canvas[:, size:] = np.take(PALETTE, lab, axis=0)
     return canvas
 
 
-def _write_one(path: Path, seed: int, split: str, index: int, size: int, quality: int, subsampling: str) -> None:
-    canvas = make_canvas(seed, split, index, size)
+def _write_one(path: Path, seed: int, split: str, index: int, size: int, quality: int, subsampling: str,
+               style: str) -> None:
+    canvas = make_canvas(seed, split, index, size, style)
     with atomic_path(path) as tmp:
         # the 4:4:4 default predates label recovery that survives 4:2:0 (palette.rgb_to_class)
         # and stays so that existing datasets keep their bytes
@@ -247,7 +266,7 @@ def _check_arguments(counts: dict[str, int], size: int, seed: int, jpeg_quality:
 
 
 def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: int, *,
-                 jpeg_quality: int = 95, subsampling: str = "4:4:4") -> dict[str, Any]:
+                 jpeg_quality: int = 95, subsampling: str = "4:4:4", style: str = "facades") -> dict[str, Any]:
     """Write the three splits under ``out``; return a small manifest (counts, size, seed).
 
     ``jpeg_quality`` and ``subsampling`` (chroma: "4:4:4", "4:2:2" or "4:2:0") set how the
@@ -258,6 +277,8 @@ def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: in
     """
     counts = {"train": train, "val": val, "test": test}
     _check_arguments(counts, size, seed, jpeg_quality, subsampling)
+    if style not in STYLES:
+        raise ValueError(f"style: must be one of {', '.join(STYLES)}, got {style!r}")
     out = Path(out)
     jobs = []
     for split, n in counts.items():
@@ -267,12 +288,16 @@ def make_dataset(out: Path, train: int, val: int, test: int, size: int, seed: in
             m = re.fullmatch(r"(\d+)\.jpg", old.name)
             if m and not 1 <= int(m.group(1)) <= n:
                 old.unlink()
-        jobs += [(folder / f"{k}.jpg", seed, split, k, size, jpeg_quality, subsampling) for k in range(1, n + 1)]
+        jobs += [(folder / f"{k}.jpg", seed, split, k, size, jpeg_quality, subsampling, style)
+                 for k in range(1, n + 1)]
     # numpy and PIL release the GIL for most of the work, and each atomic write waits on
     # an fsync: more threads than cores keep the CPU busy through those waits
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda job: _write_one(*job), jobs))
-    manifest: dict[str, Any] = {"counts": counts, "size": size, "seed": seed, "layout": "photo|labels (BtoA)"}
+    layout = "photo|labels (BtoA)" if style == "facades" else "edges|photo (AtoB)"
+    manifest: dict[str, Any] = {"counts": counts, "size": size, "seed": seed, "layout": layout}
+    if style != "facades":
+        manifest["style"] = style
     jpeg = {"quality": jpeg_quality, "subsampling": subsampling}
     if jpeg != _DEFAULT_JPEG:
         manifest["jpeg"] = jpeg

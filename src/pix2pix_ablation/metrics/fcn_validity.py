@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..palette import NUM_CLASSES, PALETTE
+from ..palette import FACADES, Palette
 from .segmentation import confusion_matrix, scores_from_confusion
 
 # RGB distance to the nearest palette colour within which a pixel counts as palette-coded,
@@ -25,27 +25,32 @@ PALETTE_DISTANCE = 40.0
 MIN_PALETTE_SHARE = 0.5
 
 
-def palette_share(label_images: np.ndarray, distance: float = PALETTE_DISTANCE) -> float:
+def palette_share(label_images: np.ndarray, distance: float = PALETTE_DISTANCE,
+                  palette: Palette = FACADES) -> float:
     """Share of pixels of (..., 3) uint8 label images within ``distance`` of a palette colour."""
     pixels = label_images.reshape(-1, 3).astype(np.float32)
-    palette = PALETTE.astype(np.float32)
-    nearest = (pixels**2).sum(1, keepdims=True) - 2 * pixels @ palette.T + (palette**2).sum(1)
+    colours = palette.colours.astype(np.float32)
+    nearest = (pixels**2).sum(1, keepdims=True) - 2 * pixels @ colours.T + (colours**2).sum(1)
     return float((nearest.min(1) <= distance**2).mean())
 
 
-def majority_scores(train_classes: np.ndarray, test_classes: np.ndarray) -> dict[str, float]:
-    """FCN scores of the trivial segmenter: the most common training class everywhere."""
-    majority = int(np.bincount(train_classes.ravel(), minlength=NUM_CLASSES).argmax())
-    return scores_from_confusion(confusion_matrix(np.full_like(test_classes, majority), test_classes))
+def majority_scores(train_classes: np.ndarray, test_classes: np.ndarray,
+                    num_classes: int = FACADES.num_classes) -> dict[str, float]:
+    """FCN scores of the trivial segmenter: the most common (labelled) training class everywhere."""
+    labelled = train_classes[(train_classes >= 0) & (train_classes < num_classes)]
+    majority = int(np.bincount(labelled.ravel(), minlength=num_classes).argmax())
+    cm = confusion_matrix(np.full_like(test_classes, majority), test_classes, num_classes)
+    return scores_from_confusion(cm)
 
 
-def fcn_validity(label_images: np.ndarray, segmenter: dict[str, float], majority: dict[str, float]) -> dict[str, Any]:
+def fcn_validity(label_images: np.ndarray, segmenter: dict[str, float], majority: dict[str, float],
+                 palette: Palette = FACADES) -> dict[str, Any]:
     """{"usable", "reason", and the numbers of both checks} for the FCN score of a dataset.
 
     ``label_images``: the training label maps (RGB); ``segmenter`` and ``majority``: the
     FCN scores (``mean_iou`` used) of the trained and the trivial segmenter on real photos.
     """
-    share = palette_share(label_images)
+    share = palette_share(label_images, palette=palette)
     check = {"palette_share": round(share, 4), "min_palette_share": MIN_PALETTE_SHARE,
              "segmenter_mean_iou": segmenter["mean_iou"], "majority_mean_iou": majority["mean_iou"]}
     if share < MIN_PALETTE_SHARE:

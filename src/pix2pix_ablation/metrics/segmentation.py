@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atomic import atomic_path
-from ..palette import NUM_CLASSES
+from ..palette import IGNORE, NUM_CLASSES
 from .errors import MetricsError
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,10 @@ def train_segmenter(
     _check_photos(photos)
     if class_maps.shape != photos.shape[:3]:
         raise ValueError(f"class_maps {class_maps.shape} do not match photos {photos.shape[:3]}")
-    if class_maps.min() < 0 or class_maps.max() >= num_classes:
-        raise ValueError(f"class_maps must lie in [0, {num_classes}), got [{class_maps.min()}, {class_maps.max()}]")
+    labelled = class_maps[class_maps != IGNORE]
+    if labelled.size and (labelled.min() < 0 or labelled.max() >= num_classes):
+        raise ValueError(f"class_maps must lie in [0, {num_classes}) or be {IGNORE} (ignore), "
+                         f"got [{labelled.min()}, {labelled.max()}]")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     torch.manual_seed(seed)
@@ -177,13 +179,13 @@ def train_segmenter(
             x[flip] = x[flip].flip(-1)
             y[flip] = y[flip].flip(-1)
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = F.cross_entropy(logits, y, ignore_index=IGNORE)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total_loss += loss.item() * len(idx)
             correct += (logits.argmax(1) == y).sum().item()
-            pixels += y.numel()
+            pixels += (y != IGNORE).sum().item()
         log.info(
             "segmenter epoch %d/%d: loss %.4f, train pixel acc %.3f (%.1fs)",
             epoch, epochs, total_loss / max(n, 1), correct / max(pixels, 1), time.perf_counter() - start,
