@@ -17,13 +17,14 @@ logging.basicConfig(filename=sm.log[0], level=logging.INFO)
 # the epochs the trainer saved, from its own record of the resolved config
 saved = json.loads(Path(sm.input.summary).read_text())["config"]["save_epochs"]
 weights = list(sm.input.weights)
+segmenter = list(sm.input.segmenter)  # none for a dataset without a label palette
 try:
     evaluate_run(
         Path(sm.params.checkpoints),
         saved,
         Path(sm.params.data),
         Path(sm.output.metrics).parent,
-        Path(sm.input.segmenter),
+        Path(segmenter[0]) if segmenter else None,
         Path(sm.input.real_features),
         split=sm.params.split,
         inception=sm.params.inception,

@@ -6,6 +6,6 @@ from pix2pix_ablation.report.metrics_panel import summary_outputs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
-summary_outputs([tuple(r) for r in sm.params.arm_files], sm.input.ground_truth, sm.params.experiments,
+summary_outputs([tuple(r) for r in sm.params.arm_files], dict(sm.params.ground_truths), sm.params.experiments,
                 sm.output.table, sm.output.tsv)
 logging.info("wrote %s", ", ".join(map(str, sm.output)))

@@ -378,14 +378,14 @@ def evaluate_run(
 
 
 def collect_metrics(metric_files: Sequence[Path], tidy_path: Path, summary_path: Path) -> pd.DataFrame:
-    """One tidy table (experiment, seed, epoch, metric, value) and a per-experiment summary."""
+    """One tidy table (dataset, experiment, seed, epoch, metric, value) and a per-experiment summary."""
     rows = []
     for path in metric_files:
         for result in json.loads(Path(path).read_text())["epochs"]:
             for metric, value in result["metrics"].items():
-                rows.append({"experiment": result["experiment"], "seed": result["seed"], "epoch": result["epoch"],
-                             "metric": metric, "value": value})
-    tidy = pd.DataFrame(rows, columns=["experiment", "seed", "epoch", "metric", "value"])
+                rows.append({"dataset": result["config"]["dataset"], "experiment": result["experiment"],
+                             "seed": result["seed"], "epoch": result["epoch"], "metric": metric, "value": value})
+    tidy = pd.DataFrame(rows, columns=["dataset", "experiment", "seed", "epoch", "metric", "value"])
     with atomic_open(tidy_path) as fh:
         tidy.to_csv(fh, sep="\t", index=False)
     summary = summarize_over_seeds(tidy)
@@ -397,8 +397,9 @@ def collect_metrics(metric_files: Sequence[Path], tidy_path: Path, summary_path:
 def summarize_over_seeds(tidy: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval over seeds per experiment, epoch and metric."""
     out = []
-    for (experiment, epoch, metric), group in tidy.groupby(["experiment", "epoch", "metric"], sort=False):
+    keys = ["dataset", "experiment", "epoch", "metric"]
+    for (dataset, experiment, epoch, metric), group in tidy.groupby(keys, sort=False):
         mean, low, high = mean_ci_over_seeds(group["value"].to_numpy(dtype=float))
-        out.append({"experiment": experiment, "epoch": epoch, "metric": metric, "mean": mean,
+        out.append({"dataset": dataset, "experiment": experiment, "epoch": epoch, "metric": metric, "mean": mean,
                     "ci_low": low, "ci_high": high, "n_seeds": len(group)})
-    return pd.DataFrame(out, columns=["experiment", "epoch", "metric", "mean", "ci_low", "ci_high", "n_seeds"])
+    return pd.DataFrame(out, columns=[*keys, "mean", "ci_low", "ci_high", "n_seeds"])

@@ -29,8 +29,8 @@ def epoch_dir(eval_dir: str | Path, epoch: int) -> Path:
 
 # --- the workflow, relative to its working directory ---
 RESULTS = "results"
-DATA_DIR = "results/data/facades"
-DATA_MANIFEST = "results/data/manifest.json"
+DATA_DIR = "results/data/{dataset}"
+DATA_MANIFEST = "results/data/{dataset}.manifest.json"  # beside the folder, which is replaced whole
 LOGS = "results/logs"
 ROW_CONFIG = "results/runs/{experiment}/config.yaml"  # the row over the defaults (seed 0)
 RUN = "results/runs/{experiment}/seed{seed}"  # one seed; the trainer writes its config.yaml
@@ -38,9 +38,10 @@ RUN_SUMMARY = f"{RUN}/{TRAIN_SUMMARY}"
 RUN_LOSSES = f"{RUN}/{LOSSES}"
 RUN_METRICS = f"{RUN}/{EVAL_DIR}/{METRICS}"
 RUN_PER_IMAGE = f"{RUN}/{EVAL_DIR}/{PER_IMAGE}"
-SEGMENTER = "results/segmenter/segmenter.pt"
-GROUND_TRUTH = "results/segmenter/ground_truth.json"  # the segmenter on real photos: the FCN upper bound
-REAL_FEATURES = "results/features/real_{split}_{direction}_{size}px.npy"
+SEGMENTER = "results/segmenter/{dataset}/segmenter.pt"
+# the segmenter on real photos (the FCN upper bound), or why a dataset has no FCN score
+GROUND_TRUTH = "results/segmenter/{dataset}/ground_truth.json"
+REAL_FEATURES = "results/features/{dataset}/real_{split}_{direction}_{size}px.npy"
 FEATURE_CACHE = "results/features/cache"  # Inception features keyed by image bytes and weights
 INCEPTION_DIR = "results/inception"
 METRICS_TSV = "results/metrics.tsv"

@@ -12,6 +12,7 @@ sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
 from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
+from pix2pix_ablation.datasets import configured_datasets  # noqa: E402
 from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
 from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one place for every path)
     CHECKPOINTS,
@@ -50,10 +51,13 @@ SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 try:
     validate(config, SCHEMAS / "config.schema.yaml")
     from_mapping(config["defaults"])
+    DATASETS = configured_datasets(config)  # by name, the default (data:) first
 except SchemaError as exc:
     raise WorkflowError(f"config {exc}") from None
 except ConfigError as exc:
     raise WorkflowError(f"config defaults.{exc}") from None
+except ValueError as exc:
+    raise WorkflowError(f"config {exc}") from None
 
 
 def config_path(path):
@@ -69,12 +73,14 @@ try:
     EXPERIMENTS = {
         e.name: e
         for e in load_experiments(
-            EXPERIMENTS_TABLE, config["defaults"], config["seeds"], SCHEMAS / "experiments.schema.yaml"
+            EXPERIMENTS_TABLE, config["defaults"], config["seeds"], SCHEMAS / "experiments.schema.yaml", DATASETS
         )
     }
 except TableError as exc:
     raise WorkflowError(str(exc)) from None
 COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
+# the datasets some row trains on: only these are fetched, segmented and reported
+USED_DATASETS = list(dict.fromkeys(e.config.dataset for e in EXPERIMENTS.values()))
 
 EVAL = config["evaluation"]
 TRAINING = config["training"]
@@ -91,6 +97,7 @@ wildcard_constraints:
     experiment=r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
     seed=r"\d+",
     direction=r"AtoB|BtoA",
+    dataset=r"[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
 def runs():
@@ -103,6 +110,30 @@ def experiment(name):
     if name not in EXPERIMENTS:
         raise WorkflowError(f"{config['experiments']}: no experiment named {name!r} (rows: {', '.join(EXPERIMENTS)})")
     return EXPERIMENTS[name]
+
+
+def dataset(name):
+    """The configured dataset ``name``; a path naming no dataset is one clear error."""
+    if name not in DATASETS:
+        raise WorkflowError(f"no configured dataset {name!r} (datasets: {', '.join(DATASETS)})")
+    return DATASETS[name]
+
+
+def datasets_pattern(with_palette):
+    """The names of the configured datasets with (or without) a label palette, as a wildcard pattern."""
+    names = [n for n, d in DATASETS.items() if bool(d.palette) == with_palette]
+    return "|".join(names) if names else "(?!)"  # (?!) matches nothing
+
+
+def of_row(pattern):
+    """An input/param function: ``pattern`` (with {dataset}) for the dataset of the run's row."""
+    return lambda wildcards: pattern.format(dataset=experiment(wildcards.experiment).config.dataset)
+
+
+def row_segmenter(wildcards):
+    """The row's dataset's segmenter, or nothing where the dataset has no palette (no FCN score)."""
+    name = experiment(wildcards.experiment).config.dataset
+    return [SEGMENTER.format(dataset=name)] if dataset(name).palette else []
 
 
 def row_config(wildcards):
@@ -118,7 +149,8 @@ def evaluations():
 def real_features_file(wildcards):
     """Inception features of the real targets (the side this run translates to) at its evaluation size."""
     cfg = experiment(wildcards.experiment).config
-    return REAL_FEATURES.format(split=EVAL["split"], direction=cfg.direction, size=cfg.crop_size)
+    return REAL_FEATURES.format(dataset=cfg.dataset, split=EVAL["split"], direction=cfg.direction,
+                                size=cfg.crop_size)
 
 
 def _resource_spec(rule_name):
@@ -175,8 +207,11 @@ def panel(wildcards):
 def panel_files(wildcards):
     """Which files feed the panel's figures (pix2pix_ablation.report.figures.PanelData)."""
     p = panel(wildcards)
-    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR, split=EVAL["split"],
-                      grid_images=EVAL["grid_images"], direction=EXPERIMENTS[p.arms[0].experiment].config.direction)
+    direction = EXPERIMENTS[p.arms[0].experiment].config.direction
+    # a palette dataset's label maps are its right (B) half
+    label = "input (label map)" if dataset(p.dataset).palette and direction == "BtoA" else "input"
+    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR.format(dataset=p.dataset),
+                      split=EVAL["split"], grid_images=EVAL["grid_images"], direction=direction, input_label=label)
 
 
 def summary_metric_files():

@@ -1,16 +1,17 @@
-# The dataset: fetched (URL / local archive / directory) or synthesised, then checked.
+# The datasets: each fetched (registry name / URL / local archive / directory), built
+# (Cityscapes from its official archives) or synthesised, then checked.
 
 
-rule download_facades:
+rule download_dataset:
     output:
         manifest=DATA_MANIFEST,
     params:
-        data=config["data"],
+        spec=lambda wc: dataset(wc.dataset).fetch_spec(),
         dest=DATA_DIR,
     log:
-        f"{LOGS}/download_facades.log",
+        f"{LOGS}/download_{{dataset}}.log",
     resources:
         **resources_for("default"),
     localrule: True
     script:
-        "../../scripts/download_facades.py"
+        "../../scripts/download_dataset.py"

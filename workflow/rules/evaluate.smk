@@ -1,5 +1,5 @@
-# Scoring: the FID Inception weights, a segmenter and the real images' Inception features
-# once per dataset, then every experiment x seed (all its saved epochs in one job: the
+# Scoring: the FID Inception weights, a segmenter (datasets with a label palette) and the
+# real images' Inception features once per dataset, then every experiment x seed (all its saved epochs in one job: the
 # data, Inception and the segmenter load once per run, and the cluster sees a third of
 # the jobs), then one tidy table over all runs.
 
@@ -26,16 +26,34 @@ rule train_segmenter:
     output:
         model=SEGMENTER,
         ground_truth=GROUND_TRUTH,
+    wildcard_constraints:
+        dataset=datasets_pattern(with_palette=True),
     params:
         data=DATA_DIR,
+        palette=lambda wc: dataset(wc.dataset).palette,
         spec={**EVAL["segmenter"], "split": EVAL["split"]},
     log:
-        f"{LOGS}/train_segmenter.log",
+        f"{LOGS}/train_segmenter_{{dataset}}.log",
     threads: threads_for("segmenter")
     resources:
         **resources_for("segmenter"),
     script:
         "../../scripts/train_segmenter.py"
+
+
+rule fcn_not_applicable:
+    # a dataset without a label palette: no segmenter, and a record saying why
+    output:
+        ground_truth=GROUND_TRUTH,
+    wildcard_constraints:
+        dataset=datasets_pattern(with_palette=False),
+    params:
+        split=EVAL["split"],
+    log:
+        f"{LOGS}/fcn_not_applicable_{{dataset}}.log",
+    localrule: True
+    script:
+        "../../scripts/fcn_not_applicable.py"
 
 
 rule real_features:
@@ -49,7 +67,7 @@ rule real_features:
         inception=EVAL["inception"],
         cache=FEATURE_CACHE,
     log:
-        f"{LOGS}/real_features_{{split}}_{{direction}}_{{size}}px.log",
+        f"{LOGS}/real_features_{{dataset}}_{{split}}_{{direction}}_{{size}}px.log",
     threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
@@ -60,8 +78,8 @@ rule real_features:
 rule evaluate:
     input:
         summary=RUN_SUMMARY,
-        segmenter=SEGMENTER,
-        ground_truth=GROUND_TRUTH,
+        segmenter=row_segmenter,
+        ground_truth=of_row(GROUND_TRUTH),
         real_features=real_features_file,
         weights=GPU_GATE,
     output:
@@ -70,7 +88,7 @@ rule evaluate:
         per_image=RUN_PER_IMAGE,
     params:
         checkpoints=f"{RUN}/{CHECKPOINTS}",
-        data=DATA_DIR,
+        data=of_row(DATA_DIR),
         split=EVAL["split"],
         inception=EVAL["inception"],
         # a scoring knob: changing it re-scores the run's snapshots without retraining it

@@ -16,8 +16,8 @@ rule report_panel:
         # the grid rows' evaluations, written after their images
         grid_metrics=lambda wc: [a.metrics_file(a.seeds[0]) for a in panel(wc).grid_arms],
         metrics=lambda wc: [path for _, path, _ in panel_files(wc)["arm_files"]],
-        ground_truth=GROUND_TRUTH,
-        data=DATA_MANIFEST,
+        ground_truth=lambda wc: GROUND_TRUTH.format(dataset=panel(wc).dataset),
+        data=lambda wc: DATA_MANIFEST.format(dataset=panel(wc).dataset),
     output:
         **{f.key: _flag(f) for f in PANEL_FILES},
     params:
@@ -35,7 +35,7 @@ rule report_panel:
 rule report_summary:
     input:
         metrics=[path for _, path, _ in summary_metric_files()],
-        ground_truth=GROUND_TRUTH,
+        ground_truths=[GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS],
     output:
         table=report(
             SUMMARY_FILES["table"],
@@ -53,8 +53,10 @@ rule report_summary:
         ),
     params:
         arm_files=summary_metric_files(),
+        ground_truths={name: GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS},
         experiments=[
-            {"name": name, "categories": _categories_of(name), "description": e.description}
+            {"name": name, "categories": _categories_of(name), "description": e.description,
+             "dataset": e.config.dataset}
             for name, e in EXPERIMENTS.items()
         ],
         seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
@@ -69,9 +71,9 @@ rule report_summary:
 rule report_description:
     # the landing page, from what the run recorded (not from the report command's config)
     input:
-        manifest=DATA_MANIFEST,
+        manifests=[DATA_MANIFEST.format(dataset=name) for name in USED_DATASETS],
         metrics=evaluations(),
-        ground_truth=GROUND_TRUTH,
+        ground_truths=[GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS],
         template=WORKFLOW_DIR / "report" / "workflow.rst",
     output:
         REPORT_TEXT,

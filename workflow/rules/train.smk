@@ -18,13 +18,13 @@ rule resolve_config:
 rule train:
     input:
         config=ROW_CONFIG,
-        data=DATA_MANIFEST,
+        data=of_row(DATA_MANIFEST),
         gate=GPU_GATE,
     output:
         summary=RUN_SUMMARY,
         losses=RUN_LOSSES,
     params:
-        data=DATA_DIR,
+        data=of_row(DATA_DIR),
         out=RUN,
     log:
         f"{RUN}/{TRAIN_LOG}",

@@ -25,6 +25,8 @@ class PanelData:
 
     title: str  # which rows are compared
     axis: str  # the comparison's column, or "saved epochs"
+    dataset: str
+    input_label: str  # the grid's first row: "input (label map)" where the dataset has a palette
     runs: Sequence[tuple[str, int, str]]  # (arm label, seed, losses.csv): the loss curves
     smoothing: int
     saved_epochs: Sequence[int]  # marked on the loss curves (the epochs panel)
@@ -59,7 +61,8 @@ def draw_loss_curves(d: PanelData, out: OutPath) -> None:
 
 
 def draw_image_grid(d: PanelData, out: OutPath) -> None:
-    arm_grid(d.grid_rows, d.data, out, d.grid_images, split=d.split, direction=d.direction)
+    arm_grid(d.grid_rows, d.data, out, d.grid_images, split=d.split, direction=d.direction,
+             input_label=d.input_label)
 
 
 def draw_metrics_table(d: PanelData, out: OutPath) -> None:

@@ -143,6 +143,7 @@ def arm_grid(
     count: int,
     split: str = "test",
     direction: str = "BtoA",
+    input_label: str = "input (label map)",
 ) -> GridLayout:
     """Grid of (row label, images dir of one evaluated snapshot) arms over the first ``count`` test images."""
     if not arms:
@@ -152,7 +153,7 @@ def arm_grid(
         raise FileNotFoundError(f"{arms[0][1]}: no generated images (was the snapshot evaluated?)")
     tile = read_png(Path(arms[0][1]) / f"{names[0]}.png").shape[0]
     pairs = [read_pair(data_dir, split, name, tile, direction) for name in names]
-    rows: list[tuple[str, Sequence[np.ndarray]]] = [("input (label map)", [p[0] for p in pairs])]
+    rows: list[tuple[str, Sequence[np.ndarray]]] = [(input_label, [p[0] for p in pairs])]
     for label, images_dir in arms:
         rows.append((label, [read_png(Path(images_dir) / f"{name}.png") for name in names]))
     rows.append(("ground truth", [p[1] for p in pairs]))

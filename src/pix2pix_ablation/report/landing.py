@@ -24,10 +24,32 @@ def _one_or_all(values: Sequence[Any]) -> Any:
     return distinct[0] if len(distinct) == 1 else " / ".join(str(v) for v in distinct)
 
 
-def run_facts(manifest_path: Path, metric_files: Sequence[Path], ground_truth_path: Path,
-              epochs_experiment: str | None = None) -> dict[str, Any]:
-    """What the run's files say about it: dataset, evaluation settings, experiments, seeds."""
+def _dataset_facts(manifest_path: Path, ground_truth_path: Path, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     manifest = json.loads(Path(manifest_path).read_text())
+    synthetic = manifest.get("synthetic")
+    name = manifest.get("name", "facades")
+    experiments = list(dict.fromkeys(r["experiment"] for r in runs if r["config"].get("dataset", name) == name))
+    return {
+        "name": name,
+        "source": manifest["source"],
+        "synthetic": synthetic is not None,
+        "size": synthetic.get("size") if synthetic else None,
+        "layout": manifest.get("layout") or (synthetic or {}).get("layout", "photo | label map"),
+        "palette": manifest.get("palette", "facades"),
+        "counts": manifest.get("counts", {}),
+        "aliases": manifest.get("aliases", {}),
+        "sha256": manifest.get("sha256"),
+        "fcn_upper_bound": json.loads(Path(ground_truth_path).read_text()).get("fcn_mean_iou"),
+        "experiments": experiments,
+    }
+
+
+def run_facts(manifest_paths: Sequence[Path], metric_files: Sequence[Path], ground_truth_paths: Sequence[Path],
+              epochs_experiment: str | None = None) -> dict[str, Any]:
+    """What the run's files say about it: datasets, evaluation settings, experiments, seeds.
+
+    ``manifest_paths`` and ``ground_truth_paths``: one of each per dataset, in the same order.
+    """
     runs = [json.loads(Path(p).read_text()) for p in metric_files]
     if not runs:
         raise ValueError("no evaluation results to describe")
@@ -40,15 +62,8 @@ def run_facts(manifest_path: Path, metric_files: Sequence[Path], ground_truth_pa
     seed_counts = sorted({len(s) for s in seeds.values()})
     names = list(seeds)
     epochs_experiment = epochs_experiment if epochs_experiment in configs else names[0]
-    synthetic = manifest.get("synthetic")
     return {
-        "dataset": {
-            "source": manifest["source"],
-            "synthetic": synthetic is not None,
-            "size": synthetic.get("size") if synthetic else None,
-            "counts": manifest.get("counts", {}),
-            "sha256": manifest.get("sha256"),
-        },
+        "datasets": [_dataset_facts(m, g, runs) for m, g in zip(manifest_paths, ground_truth_paths, strict=True)],
         "evaluation": {
             "split": _one_or_all([e["split"] for e in scored]),
             "images": _one_or_all([e["images"] for e in scored]),
@@ -64,7 +79,6 @@ def run_facts(manifest_path: Path, metric_files: Sequence[Path], ground_truth_pa
         "reference": {"name": names[0], "config": dict(configs[names[0]])},
         "epochs_experiment": epochs_experiment,
         "saved_epochs": list(configs[epochs_experiment]["save_epochs"]),
-        "fcn_upper_bound": json.loads(Path(ground_truth_path).read_text()).get("fcn_mean_iou"),
         # why runs have no FCN scores (one line each; none when every run has them)
         "fcn_left_out": list(dict.fromkeys(e["fcn_left_out"] for e in scored if e.get("fcn_left_out"))),
     }

@@ -75,7 +75,7 @@ def metrics_outputs(
 
 def summary_outputs(
     arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
-    ground_truth: str | os.PathLike[str] | None,
+    ground_truth: Mapping[str, str | os.PathLike[str]] | str | os.PathLike[str] | None,
     experiments: Sequence[Mapping[str, str]],
     html_out: str | os.PathLike[str],
     tsv_out: str | os.PathLike[str],
@@ -83,5 +83,8 @@ def summary_outputs(
     order = list(dict.fromkeys(label for label, *_ in arm_files))
     runs = read_runs(arm_files)
     summary = summarize(runs, order)
-    write_summary(html_out, tsv_out, runs, summary, experiments, _upper(ground_truth))
+    # one FCN upper bound per dataset (the segmenter of each on its real photos)
+    by_dataset = ground_truth if isinstance(ground_truth, Mapping) else {"": ground_truth}
+    uppers = {name: _upper(path) for name, path in by_dataset.items()}
+    write_summary(html_out, tsv_out, runs, summary, experiments, {k: v for k, v in uppers.items() if v})
     return summary

@@ -82,8 +82,8 @@ def metric_rows(summary: pd.DataFrame, arm_order: Sequence[str], metrics: Sequen
     return rows
 
 
-def upper_row(upper: Mapping[str, float], n_lead: int, metrics: Sequence[str]) -> Row:
-    cells = [Cell(UPPER_LABEL, sort="", kind="text")] + [Cell("–", sort="") for _ in range(n_lead - 1)]
+def upper_row(upper: Mapping[str, float], n_lead: int, metrics: Sequence[str], label: str = UPPER_LABEL) -> Row:
+    cells = [Cell(label, sort="", kind="text")] + [Cell("–", sort="") for _ in range(n_lead - 1)]
     cells += [Cell(fmt(m, upper[m]), sort=upper[m]) if m in upper else Cell("–", sort="") for m in metrics]
     return Row(cells, pinned=True)
 
@@ -172,32 +172,38 @@ def write_summary(
     runs: pd.DataFrame,
     summary: pd.DataFrame,
     experiments: Sequence[Mapping[str, str]],
-    upper: Mapping[str, float],
+    uppers: Mapping[str, Mapping[str, float]],
     metrics: Sequence[str] = METRICS,
 ) -> None:
     """Every experiment at its last saved epoch: a sortable HTML page and the same numbers as TSV.
 
-    ``experiments``: dicts with name, categories and description, in table order.
+    ``experiments``: dicts with name, categories, description and dataset, in table order;
+    ``uppers``: the FCN upper bound of each dataset that has one.
     """
     order = [e["name"] for e in experiments if (summary["arm"] == e["name"]).any()]
     epochs = runs.groupby("arm")["epoch"].max().to_dict()
     n_seeds = summary.groupby("arm")["n_seeds"].max().to_dict()
     info = {e["name"]: e for e in experiments}
     lead = {
-        name: [Cell(name, sort=name, kind="text"), Cell(info[name].get("categories", ""), kind="prose"),
+        name: [Cell(name, sort=name, kind="text"), Cell(info[name].get("dataset", ""), kind="text"),
+               Cell(info[name].get("categories", ""), kind="prose"),
                Cell(info[name].get("description", ""), kind="prose"),
                Cell(str(epochs.get(name, "")), sort=epochs.get(name, "")), Cell(str(n_seeds.get(name, 0)),
                                                                                  sort=n_seeds.get(name, 0))]
         for name in order
     }
     names, titles = metric_header(metrics)
-    rows = metric_rows(summary, order, metrics, lead) + ([upper_row(upper, 5, metrics)] if upper else [])
-    table = table_html(["experiment", "categories", "description", "epoch", "seeds", *names], rows,
-                       ["", "", "", "last saved epoch", "", *titles])
+    rows = metric_rows(summary, order, metrics, lead) + [
+        upper_row(upper, 6, metrics, f"{UPPER_LABEL[:-1]}, {name})" if len(uppers) > 1 else UPPER_LABEL)
+        for name, upper in uppers.items()
+    ]
+    table = table_html(["experiment", "dataset", "categories", "description", "epoch", "seeds", *names], rows,
+                       ["", "", "", "", "last saved epoch", "", *titles])
     notes = [
         f"All {len(order)} experiments at their last saved epoch: mean over seeds [95% CI]; each seed's score is "
         f"over {_images_phrase(runs)} test images. ★ best per column (↓: lower is better). "
-        "Click a column header to sort by it; the FCN upper-bound row stays last.",
+        "Click a column header to sort by it; the FCN upper-bound rows stay last. Rows on different "
+        "datasets are scored on different test images: compare within a dataset.",
         *bootstrap_note(summary),
         *random_inception_note(runs),
         *fcn_left_out_note(runs),
@@ -206,7 +212,8 @@ def write_summary(
     rows_tsv = []
     for name in order:
         part = summary[summary["arm"] == name].set_index("metric")
-        row: dict[str, object] = {"experiment": name, "categories": info[name].get("categories", ""),
+        row: dict[str, object] = {"experiment": name, "dataset": info[name].get("dataset", ""),
+                                  "categories": info[name].get("categories", ""),
                                   "epoch": epochs.get(name), "n_seeds": n_seeds.get(name)}
         for m in metrics:
             if m in part.index:

@@ -47,6 +47,7 @@ class Panel:
     arms: tuple[Arm, ...]  # metrics, paired tests and cost; the first is the reference
     grid_arms: tuple[Arm, ...]  # rows of the image grid (every saved epoch on the epochs axis)
     epoch_marks: bool = False  # mark saved epochs on the loss curves
+    dataset: str = ""  # what every arm trains and is scored on
 
     @property
     def experiments(self) -> tuple[str, ...]:
@@ -62,7 +63,8 @@ def _last_epoch(exp: Experiment) -> Arm:
     return Arm(exp.name, exp.config.save_epochs[-1], exp.seeds, exp.name)
 
 
-def comparison_panel(comparison: Comparison, experiments: Mapping[str, Experiment]) -> Panel:
+def comparison_panel(comparison: Comparison, experiments: Mapping[str, Experiment],
+                     name_dataset: bool = False) -> Panel:
     members = [experiments[m] for m in comparison.members]
     arms = tuple(_last_epoch(e) for e in members)
     if comparison.axis == "epochs":
@@ -70,13 +72,20 @@ def comparison_panel(comparison: Comparison, experiments: Mapping[str, Experimen
     else:
         grid_arms = arms
     title = " vs ".join(comparison.members)
-    return Panel(comparison.id, comparison.title, title, comparison.axis, arms, grid_arms)
+    category = _on(comparison.title, comparison.dataset, name_dataset)
+    return Panel(comparison.id, category, title, comparison.axis, arms, grid_arms, dataset=comparison.dataset)
 
 
-def epochs_panel(experiment: Experiment) -> Panel:
+def epochs_panel(experiment: Experiment, name_dataset: bool = False) -> Panel:
     arms = _all_epochs(experiment, label_with_name=False)
-    return Panel(f"saved-epochs--{experiment.name}", EPOCHS_CATEGORY, f"{experiment.name} over its saved epochs",
-                 "saved epochs", arms, arms, epoch_marks=True)
+    return Panel(f"saved-epochs--{experiment.name}", _on(EPOCHS_CATEGORY, experiment.config.dataset, name_dataset),
+                 f"{experiment.name} over its saved epochs", "saved epochs", arms, arms, epoch_marks=True,
+                 dataset=experiment.config.dataset)
+
+
+def _on(category: str, dataset: str, name_dataset: bool) -> str:
+    """The report category; with several datasets, grouped by dataset first."""
+    return f"{dataset}: {category}" if name_dataset else category
 
 
 def build_panels(experiments: Mapping[str, Experiment], comparisons: Sequence[Comparison],
@@ -84,22 +93,26 @@ def build_panels(experiments: Mapping[str, Experiment], comparisons: Sequence[Co
     """Every comparison's panel, then the saved-epochs panel of ``epochs_experiment``.
 
     An unknown or missing ``epochs_experiment`` falls back to the first row, so a
-    renamed baseline degrades to a different row instead of breaking the report.
+    renamed baseline degrades to a different row instead of breaking the report. With
+    rows on several datasets every category names its dataset.
     """
-    panels = [comparison_panel(c, experiments) for c in comparisons]
+    several = len({e.config.dataset for e in experiments.values()}) > 1
+    panels = [comparison_panel(c, experiments, several) for c in comparisons]
     if experiments:
         name = epochs_experiment if epochs_experiment in experiments else next(iter(experiments))
-        panels.append(epochs_panel(experiments[name]))
+        panels.append(epochs_panel(experiments[name], several))
     return panels
 
 
 def panel_data(panel: Panel, *, smoothing: int, data: str, split: str, grid_images: int,
-               direction: str) -> dict[str, Any]:
+               direction: str, input_label: str) -> dict[str, Any]:
     """The fields of :class:`~.figures.PanelData` for ``panel``: which files feed its figures."""
     seeds = {a.experiment: a.seeds for a in panel.arms}
     return {
         "title": panel.title,
         "axis": panel.axis,
+        "dataset": panel.dataset,
+        "input_label": input_label,
         # several epochs of one run are one curve
         "runs": [(name, s, layout.run_file(name, s, layout.LOSSES)) for name in panel.experiments
                  for s in seeds[name]],
