@@ -99,7 +99,7 @@ def resolve_dataset(name: str, spec: Mapping[str, Any], *, default_palette: str 
         url = source
         edges = synthetic.get("style") == "edges"
         implied = {"direction": "AtoB" if edges else "BtoA", "palette": None if edges else "facades",
-                   "layout": "edges | photo (synthetic)" if edges else "photo | label map (synthetic facades)",
+                   "layout": "edges | photo" if edges else "photo | label map",
                    "expected_counts": {}, "expected_bytes": None}
     else:
         url = source
