@@ -92,7 +92,7 @@ def test_knob_schema_file_is_the_dataclass():
     from pix2pix_ablation.schema import SCHEMA_DIR, knob_schema_text
 
     assert (SCHEMA_DIR / "knobs.schema.yaml").read_text() == knob_schema_text(), (
-        "regenerate: pix2pix-ablation knobs --schema > workflow/schemas/knobs.schema.yaml"
+        "regenerate: pix2pix-ablation knobs --write"
     )
 
 
@@ -132,4 +132,4 @@ def test_readme_knob_table_is_the_cli_output():
     start = readme.index("<!-- knobs table: pix2pix-ablation knobs -->\n")
     table = readme[start:readme.index("<!-- end of knobs table -->")].split("\n", 1)[1]
     done = run_cli("knobs")
-    assert done.returncode == 0 and table == done.stdout, "regenerate the README table: pix2pix-ablation knobs"
+    assert done.returncode == 0 and table == done.stdout, "regenerate the README table: pix2pix-ablation knobs --write"

@@ -49,14 +49,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_knobs(args: argparse.Namespace) -> int:
-    from .schema import knob_rows, knob_schema_text
+    from .schema import knob_schema_text, knob_table, write_generated
 
-    if args.schema:
-        sys.stdout.write(knob_schema_text())
-        return 0
-    print("| column | default | allowed | role | what it does |\n|---|---|---|---|---|")
-    for row in knob_rows():
-        print("| " + " | ".join((f"`{row[0]}`", *row[1:])) + " |")
+    if args.write:
+        for path in write_generated():
+            print(f"wrote {path}")
+    else:
+        sys.stdout.write(knob_schema_text() if args.schema else knob_table())
     return 0
 
 
@@ -87,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("knobs", help="every experiment knob: default, allowed values, role, help (markdown)")
     p.add_argument("--schema", action="store_true",
                    help="print the JSON schema of the knobs instead (workflow/schemas/knobs.schema.yaml)")
+    p.add_argument("--write", action="store_true",
+                   help="rewrite workflow/schemas/knobs.schema.yaml and the README's table (after adding a knob)")
     p.set_defaults(func=cmd_knobs)
 
     p = sub.add_parser("synth", help="write a synthetic facades-format dataset")

@@ -24,10 +24,12 @@ from .config import ExperimentConfig
 NOT_DEFAULTS = ("name", "seed", "dataset")
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 HEADER = (
-    "# Generated from pix2pix_ablation.config.ExperimentConfig: edit the field there, then\n"
-    "#   pix2pix-ablation knobs --schema > workflow/schemas/knobs.schema.yaml\n"
+    "# Generated from pix2pix_ablation.config.ExperimentConfig: edit the field there, then run\n"
+    "#   pix2pix-ablation knobs --write\n"
     "# (tests/test_config.py fails while this file and the dataclass differ)\n"
 )
+README = SCHEMA_DIR.parents[1] / "README.md"
+TABLE_START, TABLE_END = "<!-- knobs table: pix2pix-ablation knobs -->\n", "<!-- end of knobs table -->"
 
 _JSON_TYPES = {
     "int": {"type": "integer"},
@@ -77,6 +79,24 @@ def knob_schema() -> dict[str, Any]:
 
 def knob_schema_text() -> str:
     return HEADER + yaml.safe_dump(knob_schema(), sort_keys=False, width=100)
+
+
+def knob_table() -> str:
+    """The markdown table of :func:`knob_rows` (``pix2pix-ablation knobs``; the README's copy)."""
+    lines = ["| column | default | allowed | role | what it does |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join((f"`{row[0]}`", *row[1:])) + " |" for row in knob_rows()]
+    return "\n".join(lines) + "\n"
+
+
+def write_generated(schema_path: Path = SCHEMA_DIR / "knobs.schema.yaml", readme: Path = README) -> list[Path]:
+    """Rewrite what is generated from the knobs: their schema file and the README's table."""
+    from .atomic import write_text
+
+    write_text(schema_path, knob_schema_text())
+    text = readme.read_text()
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    write_text(readme, text[:start] + knob_table() + text[end:])
+    return [schema_path, readme]
 
 
 def knob_rows() -> Iterator[tuple[str, str, str, str, str]]:
