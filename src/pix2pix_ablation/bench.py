@@ -18,7 +18,7 @@ import torch
 from .config import ExperimentConfig
 from .environment import allocator_state, configure_torch, device_name, native_bf16, pick_device
 from .losslog import LossAccumulator
-from .trainer import build_models, train_step
+from .trainer import build_models, forward_modules, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -51,9 +51,7 @@ def bench_train_step(
     device = pick_device()
     configure_torch(cfg, device)
     models = build_models(cfg, device)
-    forward = (models.generator, models.discriminator)
-    if cfg.compile:
-        forward = (torch.compile(models.generator), models.discriminator and torch.compile(models.discriminator))
+    forward = forward_modules(cfg, models)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     gen = torch.Generator().manual_seed(cfg.seed)
     x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
@@ -77,7 +75,7 @@ def bench_train_step(
         "iters": iters,
         "precision": cfg.precision,
         "channels_last": cfg.channels_last,
-        "compile": cfg.compile,
+        "compile": cfg.compile_mode if cfg.compile else False,
         "sec_per_iter": round(sec, 5),
         "sec_per_iter_min": round(min(times), 5),
         "cpu_sec_per_iter": round(statistics.median(cpu), 5),

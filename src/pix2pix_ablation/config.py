@@ -109,6 +109,9 @@ class ExperimentConfig:
     precision: str = knob("fp32", "training arithmetic: fp32, or bf16 autocast", choices=("fp32", "bf16"))
     channels_last: bool = knob(False, "channels-last memory format")
     compile: bool = knob(False, "torch.compile the generator and discriminator")
+    compile_mode: str = knob("default", "torch.compile mode when compile is on; reduce-overhead adds CUDA graphs "
+                             "(fewer kernel launches at batch 1)",
+                             choices=("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"))
     log_every: int = knob(20, "iterations between loss-log rows", minimum=1, role="runtime")
     checkpoint_every: int = knob(200, "iterations between resumable checkpoints", minimum=1, role="runtime")
     eval_mode: str = knob("train", "evaluation with dropout and batch statistics on (train, the paper) or off",

@@ -80,6 +80,18 @@ def build_models(cfg: ExperimentConfig, device: torch.device) -> Models:
     return Models(generator, discriminator, opt_g, opt_d)
 
 
+def forward_modules(cfg: ExperimentConfig, models: Models) -> tuple[nn.Module, nn.Module | None]:
+    """The networks the training step calls: compiled (``compile_mode``) when ``cfg.compile``.
+
+    The optimisers and checkpoints keep the uncompiled modules, whose parameters these share.
+    """
+    if not cfg.compile:
+        return models.generator, models.discriminator
+    d = models.discriminator
+    return (torch.compile(models.generator, mode=cfg.compile_mode),
+            None if d is None else torch.compile(d, mode=cfg.compile_mode))
+
+
 def autocast(cfg: ExperimentConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     if device.type == "meta":  # model_summary counts FLOPs of shapes only: the dtype changes none
         return contextlib.nullcontext()
@@ -224,9 +236,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     data = load_split(Path(data_dir), "train", train_load_size(cfg), cfg.direction).to(torch_device)
 
     models = build_models(cfg, torch_device)
-    forward = (models.generator, models.discriminator)
-    if cfg.compile:
-        forward = (torch.compile(models.generator), models.discriminator and torch.compile(models.discriminator))
+    forward = forward_modules(cfg, models)
     acc = losslog.LossAccumulator(torch_device)
 
     iteration, wall_seconds = 0, 0.0
