@@ -16,7 +16,8 @@ argv = [
 # from the config, not params: keeping or dropping the state must not re-run finished trainings
 if sm.config["training"]["keep_state"]:
     argv.append("--keep-state")
-env = {**os.environ, "OMP_NUM_THREADS": str(job_threads(sm.threads)), "P2P_PYTHON": sys.executable}
+threads = sm.threads if sm.params.grouped else job_threads(sm.threads)
+env = {**os.environ, "OMP_NUM_THREADS": str(threads), "P2P_PYTHON": sys.executable}
 log = os.open(sm.log[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 os.dup2(log, 2)  # the trainer's progress and errors go to RUN/train.log, as with `2> {log}`
 os.execvpe("bash", argv, env)

@@ -30,21 +30,23 @@ class DeviceError(RuntimeError):
 def pick_device(requested: str = "auto") -> torch.device:
     """The device for ``requested``: ``auto``, ``cpu`` or ``cuda``.
 
-    ``auto`` is CUDA when present, else CPU, and ``P2P_DEVICE`` overrides it. ``cuda``
-    never falls back: a job that asked for a GPU and landed on a node without one
-    would otherwise train on the CPU for a day (200 epochs: ~23 h) instead of failing.
+    ``auto`` is CUDA when present, else CPU. ``cuda`` never falls back: a job that asked
+    for a GPU and landed on a node without one would otherwise train on the CPU for a day
+    (200 epochs: ~23 h) instead of failing. ``P2P_DEVICE`` (an operator's explicit choice:
+    tests on a cluster whose GPUs are not real, debugging a GPU job on a CPU) overrides
+    ``auto`` and ``cuda``, never an explicit ``cpu``.
     """
     if requested not in DEVICES:
         raise ValueError(f"device: {requested!r} is not one of {', '.join(DEVICES)}")
     if requested == "cpu":
         return torch.device("cpu")
+    forced = os.environ.get("P2P_DEVICE")
+    if forced:
+        return torch.device(forced)
     if requested == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(_no_cuda_message())
         return torch.device("cuda")
-    forced = os.environ.get("P2P_DEVICE")
-    if forced:
-        return torch.device(forced)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -59,11 +61,13 @@ def job_threads(requested: int) -> int:
 
 
 def job_device(resources: Any) -> str:
-    """``cuda`` for a workflow job that asked for a GPU (``resources.gpu > 0``), else ``auto``.
+    """``cuda`` for a workflow job that asked for a GPU (``gpu > 0`` or a ``gres`` naming
+    gpu), else ``auto``.
 
     A GPU job must never fall back to the CPU: on a node without CUDA it fails at once.
     """
-    return "cuda" if int(resources.get("gpu", 0) or 0) > 0 else "auto"
+    asked = int(resources.get("gpu", 0) or 0) > 0 or "gpu" in str(resources.get("gres", "") or "")
+    return "cuda" if asked else "auto"
 
 
 def _no_cuda_message() -> str:

@@ -28,6 +28,7 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     REAL_FEATURES,
     REPORT_HTML,
     REPORT_TEXT,
+    RESULTS,
     ROW_CONFIG,
     RUN,
     RUN_LOSSES,
@@ -96,6 +97,7 @@ GPU_GATE = [ancient(INCEPTION_WEIGHTS)] if EVAL["inception"] == "pretrained" els
 wildcard_constraints:
     experiment=r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
     seed=r"\d+",
+    share=r"\d+",
     direction=r"AtoB|BtoA",
     dataset=r"[A-Za-z0-9][A-Za-z0-9_-]*",
 
@@ -164,14 +166,17 @@ def threads_for(rule_name):
     return int(_resource_spec(rule_name).get("cpus_per_task", 1))
 
 
-def resources_for(rule_name, runtime_per_attempt=False):
+def resources_for(rule_name, runtime_per_attempt=False, gpu_as_gres=False):
     """The rule's resources; Slurm's --cpus-per-task follows the threads, so --set-threads moves both.
 
     (--set-resources <rule>:cpus_per_task=N moves the allocation; jobs then use what Slurm
     gave them: pix2pix_ablation.environment.job_threads.) ``runtime_per_attempt``: the
     configured runtime is that of the first attempt, each retry gets it once more.
+    ``gpu_as_gres``: ask for the GPUs as ``gres: gpu:N`` (a group job takes it once).
     """
     spec = _resource_spec(rule_name)
+    if gpu_as_gres and int(spec.get("gpu", 0)) > 0:
+        spec["gres"] = f"gpu:{spec.pop('gpu')}"
     spec["cpus_per_task"] = lambda wildcards, threads: threads
     if runtime_per_attempt and "runtime" in spec:
         spec["runtime"] = lambda wildcards, attempt, minutes=spec["runtime"]: minutes * attempt

@@ -1,0 +1,55 @@
+"""training.per_gpu planned (a dry run, no cluster needed): K trainings per group job, one GPU each."""
+
+from __future__ import annotations
+
+import re
+
+from .workflow_util import make_workdir, snakemake, tiny_workflow_config
+
+ROWS = ["name|lr", "a|", "b|0.0001", "c|0.00005"]
+
+
+def _plan(tmp_path, per_gpu: int) -> str:
+    config = tiny_workflow_config(seeds=2, training={"per_gpu": per_gpu},
+                                  resources={"train": {"gpu": 1, "cpus_per_task": 2}})
+    work = make_workdir(tmp_path, ROWS, config)
+    run = snakemake(work, "-n", "--profile", "slurm", "all")
+    assert run.returncode == 0, run.stdout[-3000:]
+    return run.stdout
+
+
+def test_per_gpu_groups_k_trainings_and_asks_for_the_gpu_once(tmp_path):
+    out = _plan(tmp_path, per_gpu=4)
+    groups = re.findall(r"Group job (gpu-share-\d+)", out)
+    assert sorted(groups) == ["gpu-share-0", "gpu-share-1"]  # 6 trainings, 4 per GPU
+    train_resources = re.findall(r"rule train:.*?resources: ([^\n]*)", out, re.S)
+    assert len(train_resources) == 6
+    # the GPU as gres (a group takes a string resource once), never the summed integer gpu
+    assert all("gres=gpu:1" in r and not re.search(r"\bgpu=", r) for r in train_resources)
+
+
+def test_one_training_per_gpu_plans_no_groups(tmp_path):
+    out = _plan(tmp_path, per_gpu=1)
+    assert "Group job" not in out and "gpu_share" not in out
+    train_resources = re.findall(r"rule train:.*?resources: ([^\n]*)", out, re.S)
+    assert len(train_resources) == 6 and all("gpu=1" in r and "gres" not in r for r in train_resources)
+
+
+def test_a_gres_gpu_is_a_gpu_job_and_p2p_device_overrides_it(monkeypatch):
+    import torch
+
+    from pix2pix_ablation.environment import DeviceError, job_device, pick_device
+
+    assert job_device({"gres": "gpu:1"}) == job_device({"gpu": 1}) == "cuda"
+    assert job_device({"gres": "", "gpu": 0}) == job_device({}) == "auto"
+    monkeypatch.delenv("P2P_DEVICE", raising=False)
+    if not torch.cuda.is_available():
+        try:
+            pick_device("cuda")
+            raise AssertionError("cuda without CUDA must fail")
+        except DeviceError:
+            pass
+    monkeypatch.setenv("P2P_DEVICE", "cpu")
+    assert pick_device("cuda") == torch.device("cpu") == pick_device("auto")
+    monkeypatch.setenv("P2P_DEVICE", "meta")
+    assert pick_device("cpu") == torch.device("cpu")  # an explicit cpu stays cpu
