@@ -26,6 +26,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of the step: CUDA tensors on a GPU; on a CPU the process's peak resident size."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
 def iteration_gflop(cfg: ExperimentConfig, size: int, batch: int) -> float:
     """FLOPs of one training iteration, counted by torch on a real step."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -57,6 +66,8 @@ def bench_train_step(
     x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
     y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device).contiguous(memory_format=memory_format)
     acc = LossAccumulator(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     times, cpu = [], []
     for i in range(warmup + iters):
         _sync(device)
@@ -84,6 +95,7 @@ def bench_train_step(
         "gflops_per_s": round(gflop / sec, 1),
         "device": device_name(device),
         "native_bf16": native_bf16(device),
+        "peak_memory_mb": round(_peak_memory_mb(device), 1),
         "allocator": allocator_state(),
         "config_hash": cfg.hash(),
     }

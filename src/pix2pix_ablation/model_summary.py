@@ -46,10 +46,18 @@ def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dic
     g_flops = counter.get_total_flops()
 
     # the loss arithmetic is elementwise and not counted: what is counted is G forward,
-    # D on fake and real with its backward, D on fake again and G's backward
-    with FlopCounterMode(display=False) as counter:
+    # D on fake and real with its backward, D on fake again and G's backward. The tensors
+    # autograd saves for the backward passes are counted on the way (shapes only on meta)
+    saved = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved[0] += t.numel() * t.element_size()
+        return t
+
+    with FlopCounterMode(display=False) as counter, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         train_step(cfg, models, image(), image(), cfg.lambda_l1, True, LossAccumulator(device))
     iter_flops = counter.get_total_flops()
+    n_params = count_parameters(g) + count_parameters(d)
 
     return {
         "generator_params": count_parameters(g),
@@ -58,6 +66,11 @@ def summarize(cfg: ExperimentConfig, device: str | torch.device = "meta") -> dic
         "d_output_shape": d_shape,
         "g_forward_gflops": g_flops / 1e9,
         "train_iter_gflops": iter_flops / 1e9,
+        # per training at batch 1 (fp32): weights, their gradients and Adam's two moments,
+        # plus every tensor saved for a backward pass in one step (an upper bound of the
+        # activations alive at once); a GPU adds its context and cuDNN workspaces
+        "train_memory_mb": {"weights_grads_adam": round(4 * 4 * n_params / 2**20, 1),
+                            "saved_activations": round(saved[0] / 2**20, 1)},
         "config_hash": cfg.hash(),
     }
 
