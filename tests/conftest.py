@@ -8,6 +8,8 @@ import pytest
 from pix2pix_ablation.config import ExperimentConfig
 from pix2pix_ablation.synth import make_dataset
 
+from .workflow_util import SHARED_ROWS, make_workdir, shared_config, snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +50,23 @@ def run_cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.Complet
         [sys.executable, "-m", "pix2pix_ablation", *args],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, **kwargs,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_workflow(tmp_path_factory) -> Path:
+    """The working copy of ONE whole tiny workflow run (``workflow_util.SHARED_ROWS``: 6
+    trainings, their evaluations, the report rules), shared by test_workflow.py and
+    test_report.py, with the report built the three ways users build it:
+
+    - README's one-line form ``snakemake all --report-after-run --report results/run-report.html``
+    - the ``report`` target, which builds ``results/report.html``
+    - ``snakemake --report results/report.zip``
+
+    Tests may add files under it (another report, another config) but must leave the
+    table, the config and ``results/`` as they found them.
+    """
+    work = make_workdir(tmp_path_factory.mktemp("tiny-workflow"), SHARED_ROWS, shared_config())
+    snakemake(work, "all", "--report-after-run", "--report", "results/run-report.html", timeout=1500, check=True)
+    snakemake(work, "report", timeout=300, check=True)
+    snakemake(work, "--report", "results/report.zip", timeout=300, check=True)
+    return work

@@ -28,8 +28,7 @@ def test_bf16_without_native_support_warns_with_the_measured_slowdown(monkeypatc
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "without native bf16" in warnings[0]
     assert environment.BF16_EMULATED_SLOWDOWN in warnings[0] and "stays as configured" in warnings[0]
-    assert any(r.getMessage().endswith("native bf16 on " + environment.device_name(torch.device("cpu")) + ": no")
-               for r in caplog.records)
+    assert environment.bf16_line(torch.device("cpu")).endswith(": no")
 
 
 def test_no_warning_where_bf16_is_native_or_not_asked_for(monkeypatch, caplog):
@@ -37,8 +36,16 @@ def test_no_warning_where_bf16_is_native_or_not_asked_for(monkeypatch, caplog):
         monkeypatch.setattr(environment, "_cpu_flags", lambda: {"avx512_bf16"})
         environment.configure_torch(tiny_config(precision="bf16", num_threads=torch.get_num_threads()),
                                     torch.device("cpu"))
+        assert environment.bf16_line(torch.device("cpu")).endswith(": yes")
         monkeypatch.setattr(environment, "_cpu_flags", lambda: {"avx2"})
         environment.configure_torch(tiny_config(num_threads=torch.get_num_threads()), torch.device("cpu"))
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert [r.getMessage().rsplit(": ", 1)[-1] for r in caplog.records
-            if r.getMessage().startswith("native bf16")] == ["yes", "no"]
+
+
+def test_every_training_logs_its_bf16_support_once(tiny_data, tmp_path, caplog):
+    from pix2pix_ablation.trainer import train
+
+    with caplog.at_level(logging.INFO):
+        train(tiny_config(epochs=1, save_epochs=(1,)), tiny_data, tmp_path / "run")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("native bf16 on ")]
+    assert lines == [environment.bf16_line(torch.device("cpu"))]

@@ -35,21 +35,9 @@ def test_one_training_per_gpu_plans_no_groups(tmp_path):
     assert len(train_resources) == 6 and all("gpu=1" in r and "gres" not in r for r in train_resources)
 
 
-def test_a_gres_gpu_is_a_gpu_job_and_p2p_device_overrides_it(monkeypatch):
-    import torch
+def test_a_gres_gpu_is_a_gpu_job():
+    from pix2pix_ablation.environment import job_device
 
-    from pix2pix_ablation.environment import DeviceError, job_device, pick_device
-
-    assert job_device({"gres": "gpu:1"}) == job_device({"gpu": 1}) == "cuda"
-    assert job_device({"gres": "", "gpu": 0}) == job_device({}) == "auto"
-    monkeypatch.delenv("P2P_DEVICE", raising=False)
-    if not torch.cuda.is_available():
-        try:
-            pick_device("cuda")
-            raise AssertionError("cuda without CUDA must fail")
-        except DeviceError:
-            pass
-    monkeypatch.setenv("P2P_DEVICE", "cpu")
-    assert pick_device("cuda") == torch.device("cpu") == pick_device("auto")
-    monkeypatch.setenv("P2P_DEVICE", "meta")
-    assert pick_device("cpu") == torch.device("cpu")  # an explicit cpu stays cpu
+    # a grouped training asks for its GPU as gres: it must fail at once without CUDA too
+    assert job_device({"gres": "gpu:1"}) == job_device({"gres": "gpu:a100:2"}) == job_device({"gpu": 1}) == "cuda"
+    assert job_device({"gres": "", "gpu": 0}) == job_device({"gres": "tmpdisk:10"}) == job_device({}) == "auto"

@@ -106,16 +106,35 @@ _VALID = [
 ]
 
 
+def _with_pre_activation(g: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(output, input of the outermost level's final Tanh) of one forward pass."""
+    tanh = levels(g)[0].up[-1]
+    assert isinstance(tanh, nn.Tanh)
+    seen = []
+    handle = tanh.register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+    try:
+        y = g(x)
+    finally:
+        handle.remove()
+    return y, seen[0]
+
+
 @pytest.mark.parametrize("generator, norm, attention", _VALID)
-def test_generator_output_shape_equals_input_and_lies_in_tanh_range(generator, norm, attention):
+def test_generator_output_shape_equals_input_and_is_tanh_of_its_last_layer(generator, norm, attention):
     cfg = small(generator=generator, norm=norm, attention=attention)  # depth 5 @ 32 px
     torch.manual_seed(0)
     g = build_generator(cfg)
     x = torch.randn(2, 3, 32, 32)
-    y = g(x)
-    assert y.shape == x.shape
-    assert y.abs().max() <= 1.0
+    y, pre = _with_pre_activation(g, x)
+    assert y.shape == pre.shape == x.shape
+    assert torch.equal(y, torch.tanh(pre))  # the image is the last layer squashed, nothing after it
     assert y.std() > 0  # not a constant image
+    # train mode: dropout draws anew on every pass; eval mode: a function of the input
+    assert not torch.equal(g(x), g(x))
+    g.eval()
+    with torch.no_grad():
+        assert torch.equal(g(x), g(x)) and not torch.equal(g(x), g(torch.randn(2, 3, 32, 32)))
+    g.train()
     y.mean().backward()  # every combination trains
     assert all(p.grad is not None for p in g.parameters())
 
@@ -275,10 +294,11 @@ def test_networks_run_under_bf16_autocast(norm, attention):
     g, d = build_generator(cfg), build_discriminator(cfg)
     x = torch.randn(2, 3, 32, 32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        y = g(x)
+        y, pre = _with_pre_activation(g, x)
         z = d(torch.cat([x, y], 1))
     assert y.shape == x.shape and z.shape == (2, 1, 2, 2)
-    assert torch.isfinite(y.float()).all() and y.float().abs().max() <= 1.0
+    assert y.dtype == z.dtype == torch.bfloat16  # autocast reached both networks' last layers
+    assert torch.isfinite(y.float()).all() and torch.equal(y, torch.tanh(pre))
     (z.float().mean() + y.float().mean()).backward()
     assert all(torch.isfinite(p.grad).all() for p in g.parameters())
 

@@ -26,7 +26,7 @@ def requirement_problems(path: Path) -> list[str]:
             for number, line in _requirement_lines(path) if not PIN.match(line)]
 
 
-@pytest.mark.parametrize("line", ["-e /work/main", "-e .", "pix2pix-ablation @ file:///home/me/p2p", "./src",
+@pytest.mark.parametrize("line", ["-e /srv/p2p", "-e .", "pix2pix-ablation @ file:///home/me/p2p", "./src",
                                   "/abs/path/pkg.whl", "torch", "numpy>=1.0", "git+https://example.org/x.git"])
 def test_the_check_rejects_local_editable_and_unpinned_lines(tmp_path, line):
     req = tmp_path / "requirements.txt"

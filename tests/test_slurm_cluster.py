@@ -50,6 +50,10 @@ def _ctld_running() -> bool:
         return False
 
 
+def _daemon_pids() -> dict[str, str]:
+    return {name: (STATE_DIR / f"{name}.pid").read_text().strip() for name in ("slurmctld", "slurmd")}
+
+
 @pytest.fixture(scope="module")
 def slurm_env():
     """Start (or reuse) the cluster; yield an environment with SLURM_CONF set.
@@ -58,7 +62,6 @@ def slurm_env():
     cluster brought up by CI for later tests stays up.
     """
     was_running = _ctld_running()
-    t0 = time.monotonic()
     proc = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, f"start-cluster.sh failed:\n{proc.stdout}\n{proc.stderr}"
     m = re.search(r"^export SLURM_CONF=(\S+)$", proc.stdout, re.M)
@@ -66,13 +69,13 @@ def slurm_env():
     env = dict(os.environ, SLURM_CONF=m.group(1))
     assert (STATE_DIR / "env").read_text().strip() == f"export SLURM_CONF={m.group(1)}"
 
-    # Idempotent: a second call just re-checks the running cluster.
-    t1 = time.monotonic()
+    # Idempotent: a second call just re-checks the running cluster (the same daemons stay up).
+    daemons = _daemon_pids()
     again = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout == proc.stdout
-    assert time.monotonic() - t1 < 15, "second start should be fast (daemons already up)"
-    print(f"cluster start {t1 - t0:.1f}s, re-check {time.monotonic() - t1:.1f}s")
+    assert "slurmctld already running" in again.stderr and "slurmd already running" in again.stderr, again.stderr
+    assert _daemon_pids() == daemons, "the second start restarted the daemons"
 
     yield env
 
@@ -169,14 +172,15 @@ def test_scancel_running_job(slurm_env, tmp_path):
     _wait_for(slurm_env, job, {"RUNNING"} | FINAL_STATES)
     assert _state(slurm_env, job) == "RUNNING"
 
-    t0 = time.monotonic()
     _run(slurm_env, "scancel", job)
     assert _wait_for(slurm_env, job, FINAL_STATES, timeout=30) == "CANCELLED"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 30  # a bounded wait, not a speed check
     while job in _run(slurm_env, "squeue", "-h", "-o", "%i").split():
-        assert time.monotonic() < deadline, f"cancelled job {job} still in the active queue"
+        if time.monotonic() > deadline:
+            pytest.fail(f"cancelled job {job} still in the active queue after 30 s")
         time.sleep(0.2)
-    assert time.monotonic() - t0 < 30
+    # it was killed, not left to finish its `sleep 60`
+    assert _job_fields(slurm_env, job)["JobState"] == "CANCELLED"
 
 
 # ---------------------------------------------------------------- preemption ----

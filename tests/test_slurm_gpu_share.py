@@ -5,9 +5,12 @@ node has a fake one: ``gres/gpu``) and both trainings' CPUs. The job is cancelle
 both have a checkpoint; the train rule's retries submit the group again and both trainings
 resume, ending with the weights and loss logs of the same trainings run uninterrupted.
 
-The fake GPU cannot compute (there is no CUDA here): the jobs run their trainings on the
-CPU because ``P2P_DEVICE=cpu`` is exported to them, the one stand-in in this test. Without
-it the jobs would fail at once, as ``test_slurm_faults`` shows for a GPU job.
+The fake GPU cannot compute (there is no CUDA here), so this test asks for it the way
+Slurm sees it, ``--gres=gpu:1`` (``slurm_extra``, a string resource the group takes
+once) with ``gpu: 0``, and the trainings run on the CPU: the one stand-in in this test.
+A real ``gpu: 1`` makes a training demand CUDA and fail at once here, as
+``test_slurm_faults`` shows; that the train rule turns ``gpu: 1`` into one ``gres`` per
+group is checked by ``test_gpu_share_plan``.
 Runs with P2P_SLURM=1 (tools/test.sh starts tests/slurm/start-cluster.sh and sets it).
 """
 
@@ -69,7 +72,8 @@ def _losses(run_dir: Path) -> list[dict]:
 def test_two_trainings_share_one_gpu_job_and_both_resume_after_a_kill(tmp_path):
     config = tiny_workflow_config(
         training={"per_gpu": 2},
-        resources={"train": {"gpu": 1, "cpus_per_task": 1, "mem_mb": 500, "runtime": 10}},
+        resources={"train": {"gpu": 0, "slurm_extra": "--gres=gpu:1", "cpus_per_task": 1, "mem_mb": 500,
+                             "runtime": 10}},
     )
     columns = ["name", "lr", "epochs", "save_epochs", *ROW]
     rows = ["|".join(columns)] + [
@@ -85,7 +89,7 @@ def test_two_trainings_share_one_gpu_job_and_both_resume_after_a_kill(tmp_path):
     watcher.start()
     from .reliability.conftest import CHILD_ENV
 
-    run = snakemake(work, *targets, timeout=900, slurm=True, env={**CHILD_ENV, "P2P_DEVICE": "cpu"})
+    run = snakemake(work, *targets, timeout=900, slurm=True, env=CHILD_ENV)
     watcher.join(timeout=5)
     assert run.returncode == 0, run.stdout[-4000:]
     assert cancelled, "the group job was never seen running with both checkpoints"
@@ -102,7 +106,7 @@ def test_two_trainings_share_one_gpu_job_and_both_resume_after_a_kill(tmp_path):
         log = (run_dir / layout.TRAIN_LOG).read_text()  # the second attempt's
         resumed_at = int(re.search(r"resuming from iteration (\d+)", log).group(1))
         assert 0 < resumed_at < EPOCHS * 3, name
-        assert "native bf16 on cpu" in log  # it ran on the CPU, as P2P_DEVICE says
+        assert "native bf16 on cpu" in log  # it ran on the CPU
 
         # the same training uninterrupted, outside Slurm: the same weights and loss log
         reference = tmp_path / f"reference-{name}"

@@ -4,7 +4,6 @@ job cancelled with scancel is resubmitted (the train rule's retries) and resumes
 Runs with P2P_SLURM=1 (tools/test.sh sets it after starting tests/slurm/start-cluster.sh).
 """
 
-import copy
 import os
 import subprocess
 import threading
@@ -14,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .workflow_util import TINY, make_workdir, snakemake
+from .workflow_util import make_workdir, snakemake, tiny_workflow_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -23,9 +22,6 @@ pytestmark = [
 
 # "long" trains for a while (64 px, 30 epochs) so there is time to cancel it mid-run
 ROWS = ["name|epochs|save_epochs|crop_size|load_size|ngf", "short|||||", "long|30|15,30|64|72|8"]
-SLURM_ARGS = ("--profile", "slurm", "--slurm-status-command", "squeue",
-              "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs",
-              "--jobs", "4")
 
 
 def _squeue() -> list[tuple[str, str, str]]:
@@ -46,14 +42,12 @@ def _cancel_long_train_once_checkpointed(work: Path, cancelled: list[str], deadl
 
 
 def test_workflow_runs_through_sbatch_and_survives_a_cancelled_job(tmp_path):
-    config = copy.deepcopy(TINY)
-    config["defaults"]["checkpoint_every"] = 3
-    work = make_workdir(tmp_path, ROWS, config)
+    work = make_workdir(tmp_path, ROWS, tiny_workflow_config(defaults={"checkpoint_every": 3}))
     cancelled: list[str] = []
     watcher = threading.Thread(target=_cancel_long_train_once_checkpointed,
                                args=(work, cancelled, time.monotonic() + 600), daemon=True)
     watcher.start()
-    run = snakemake(work, *SLURM_ARGS, "all", timeout=1200)
+    run = snakemake(work, "all", timeout=1200, slurm=True)
     watcher.join(timeout=5)
     assert run.returncode == 0, run.stdout[-4000:]
 
@@ -74,7 +68,7 @@ def test_workflow_runs_through_sbatch_and_survives_a_cancelled_job(tmp_path):
     assert set(tidy["experiment"]) == {"short", "long"} and tidy["value"].notna().all()
 
     # `snakemake --profile slurm report`, as users type it: nothing left to submit, the report built locally
-    report = snakemake(work, *SLURM_ARGS, "report", timeout=600)
+    report = snakemake(work, "report", timeout=600, slurm=True)
     assert report.returncode == 0, report.stdout[-3000:]
     assert "has been submitted with SLURM jobid" not in report.stdout
     assert "Synthetic facades" in (work / "results" / "report.html").read_text()

@@ -1,17 +1,19 @@
+import csv
 import json
 import math
-import random
-import signal
-import subprocess
-import sys
+from dataclasses import dataclass, field
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from pix2pix_ablation import trainer
+from pix2pix_ablation.attention import AttentionGate, SpatialAttention
 from pix2pix_ablation.checkpoint import load_snapshot
 from pix2pix_ablation.config import CHOICES
 from pix2pix_ablation.data import load_split
+from pix2pix_ablation.networks import UNetLevel
 from pix2pix_ablation.synth import make_dataset
 from pix2pix_ablation.trainer import train
 
@@ -26,21 +28,182 @@ VARIANTS = (
     + [{"generator": "encoder_decoder"}, {"d_every": 2}, {"lambda_l1_end": 10.0}, {"precision": "bf16"},
        {"channels_last": True}, {"lr_policy": "step", "lr_step_epochs": 1}]
 )
+# 8 images, batch 2: 4 iterations an epoch. Schedules over epochs get three epochs to act.
+PER_EPOCH = 4
+EPOCHS = {"lambda_l1_end": 3, "lr_policy": 3}
+# side of the PatchGAN's output map at 32 px (tiny_config's patch is 16)
+D_OUTPUT_SIDE = {1: 32, 16: 14, 34: 6}
+
+
+@dataclass
+class Seen:
+    """What one training run did, recorded by hooks on its networks and optimisers."""
+
+    models: trainer.Models | None = None
+    g_calls: list[tuple[torch.dtype, bool]] = field(default_factory=list)  # (output dtype, input channels_last)
+    d_calls: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (input channels, output)
+    d_steps: list[int] = field(default_factory=list)  # the (0-based) iteration of each D step
+    g_lrs: list[float] = field(default_factory=list)  # the learning rate of each G step
+    l1_weights: list[float] = field(default_factory=list)  # d loss_G / d L1 of each G backward
+    gan_weights: list[float] = field(default_factory=list)  # d loss_G / d G_GAN of each G backward
+    attention_calls: int = 0
+
+
+class _WatchedFunctional:
+    """The trainer's ``torch.nn.functional``, with ``l1_loss`` reporting its weight in the loss
+    it is part of (the gradient that reaches it); nothing is reported when it is left out."""
+
+    def __init__(self, seen: Seen) -> None:
+        self._seen = seen
+
+    def __getattr__(self, name):
+        return getattr(torch.nn.functional, name)
+
+    def l1_loss(self, *args, **kwargs):
+        out = torch.nn.functional.l1_loss(*args, **kwargs)
+        out.register_hook(lambda grad: self._seen.l1_weights.append(grad.item()))
+        return out
+
+
+@pytest.fixture
+def seen(monkeypatch) -> Seen:
+    """Hooks on whatever ``trainer.train`` builds next (no change to the trainer)."""
+    seen = Seen()
+    build_models, g_adversarial = trainer.build_models, trainer.g_adversarial
+
+    def watched_build(cfg, device):
+        models = seen.models = build_models(cfg, device)
+        models.generator.register_forward_hook(lambda _m, args, out: seen.g_calls.append(
+            (out.dtype, args[0].is_contiguous(memory_format=torch.channels_last))))
+        for block in models.generator.modules():
+            if isinstance(block, (SpatialAttention, AttentionGate)):
+                block.register_forward_hook(lambda *_: setattr(seen, "attention_calls", seen.attention_calls + 1))
+        models.opt_g.register_step_post_hook(lambda opt, *_: seen.g_lrs.append(opt.param_groups[0]["lr"]))
+        if models.discriminator is not None:
+            models.discriminator.register_forward_hook(lambda _m, args, out: seen.d_calls.append(
+                (args[0].shape[1], out.detach().clone())))
+            models.opt_d.register_step_post_hook(lambda *_: seen.d_steps.append(len(seen.g_lrs)))
+        return models
+
+    def watched_adversarial(mode, logits):
+        out = g_adversarial(mode, logits)
+        out.register_hook(lambda grad: seen.gan_weights.append(grad.item()))
+        return out
+
+    monkeypatch.setattr(trainer, "build_models", watched_build)
+    monkeypatch.setattr(trainer, "g_adversarial", watched_adversarial)
+    monkeypatch.setattr(trainer, "F", _WatchedFunctional(seen))
+    return seen
+
+
+# the adversarial terms of each gan_mode, written out here: (D on real, D on fake, G)
+_GAN_TERMS = {
+    "vanilla": (lambda x: F.softplus(-x).mean(), lambda x: F.softplus(x).mean(), lambda x: F.softplus(-x).mean()),
+    "lsgan": (lambda x: ((x - 1) ** 2).mean(), lambda x: (x**2).mean(), lambda x: ((x - 1) ** 2).mean()),
+    "hinge": (lambda x: F.relu(1 - x).mean(), lambda x: F.relu(1 + x).mean(), lambda x: -x.mean()),
+}
+
+
+def _gan_terms(mode: str, seen: Seen, iterations: int) -> list[dict[str, float]]:
+    """Each iteration's D_real, D_fake (NaN without a D step) and G_GAN, from D's recorded outputs."""
+    real, fake, gen = _GAN_TERMS[mode]
+    calls, out = iter(seen.d_calls), []
+    for i in range(iterations):
+        if i in seen.d_steps:  # D on the real pair, then on the generated one
+            d_real, d_fake = real(next(calls)[1].float()).item(), fake(next(calls)[1].float()).item()
+        else:
+            d_real = d_fake = math.nan
+        out.append({"D_real": d_real, "D_fake": d_fake, "G_GAN": gen(next(calls)[1].float()).item()})
+    assert next(calls, None) is None, "D ran more often than its steps and G's steps account for"
+    return out
+
+
+def _logged(run_dir) -> list[dict[str, float]]:
+    with open(run_dir / "losses.csv", newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    """Equal lengths, equal values (float32 arithmetic; NaN equals NaN)."""
+    if len(a) != len(b):
+        return False
+    return all(x == pytest.approx(y, rel=1e-5, abs=1e-7, nan_ok=True) for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.parametrize("changes", VARIANTS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_every_knob_trains_with_finite_losses(tmp_path, tiny_data, changes):
-    cfg = tiny_config(epochs=1, save_epochs=(1,), **changes)
+def test_every_knob_trains_with_finite_losses_and_acts(tmp_path, tiny_data, changes, seen):
+    """Every knob trains, and does what it says in the run itself: each run is checked against
+    what its config asks of every knob (the one changed, the others at tiny_config's values)."""
+    epochs = max([1, *(EPOCHS.get(k, 1) for k in changes)])
+    cfg = tiny_config(epochs=epochs, save_epochs=(epochs,), **changes)
     summary = train(cfg, tiny_data, tmp_path)
+    iterations = PER_EPOCH * epochs
     losses = summary["final_losses"]
-    assert summary["iterations"] == 4
+    assert summary["iterations"] == iterations
     assert math.isfinite(losses["G_L1"])
     if cfg.uses_gan:
         assert math.isfinite(losses["G_GAN"])
         assert math.isfinite(losses["D_real"]) or cfg.d_every > 1
     else:
         assert math.isnan(losses["G_GAN"]) and math.isnan(losses["D_real"])
-    assert (tmp_path / "checkpoints" / "G_epoch001.pt").exists()
+    assert (tmp_path / "checkpoints" / f"G_epoch{epochs:03d}.pt").exists()
+    logged = _logged(tmp_path)  # log_every 1: one row per iteration
+    assert [row["iteration"] for row in logged] == list(range(1, iterations + 1))
+    g, d = seen.models.generator, seen.models.discriminator
+    epoch_of = [i // PER_EPOCH for i in range(iterations)]
+
+    # precision: the forward passes ran in bfloat16 under autocast, else in float32
+    dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float32
+    assert [call[0] for call in seen.g_calls] == [dtype] * iterations
+    assert all(out.dtype == dtype for _, out in seen.d_calls)
+    # channels_last: what G was given
+    assert [call[1] for call in seen.g_calls] == [cfg.channels_last] * iterations
+
+    # norm: its layers in both networks; BatchNorm's running statistics followed every G forward
+    norms = {type(m) for m in [*g.modules(), *(d.modules() if d else [])]} & {nn.BatchNorm2d, nn.InstanceNorm2d}
+    assert norms == {"batch": {nn.BatchNorm2d}, "instance": {nn.InstanceNorm2d}, "none": set()}[cfg.norm]
+    if cfg.norm == "batch":
+        assert {int(m.num_batches_tracked) for m in g.modules() if isinstance(m, nn.BatchNorm2d)} == {iterations}
+
+    # attention: one block per level but the outermost (depth 5 at 32 px), each run in every forward
+    blocks = [m for m in g.modules() if isinstance(m, (SpatialAttention, AttentionGate))]
+    kind = {"none": None, "down": SpatialAttention, "up": SpatialAttention, "skip": AttentionGate}[cfg.attention]
+    assert len(blocks) == (0 if kind is None else 4) and all(isinstance(m, kind) for m in blocks)
+    assert seen.attention_calls == len(blocks) * iterations
+
+    # generator: a U-Net concatenates the skip at every level but the outermost, an encoder-decoder nowhere
+    concat = [m.concat for m in g.modules() if isinstance(m, UNetLevel)]
+    assert concat == ([False] + [True] * 4 if cfg.generator == "unet" else [False] * 5)
+
+    # loss: L1 in G's objective with weight lambda (the schedule's, per epoch), GAN term with weight 1
+    lambdas = {None: [100.0] * epochs, 10.0: [100.0, 55.0, 10.0]}[cfg.lambda_l1_end]
+    per_iteration = [lambdas[e] for e in epoch_of]
+    assert _same([row["lambda_l1"] for row in logged], per_iteration)
+    assert _same(seen.l1_weights, per_iteration if cfg.loss.startswith("l1") else [])
+    assert seen.gan_weights == ([1.0] * iterations if cfg.loss != "l1" else [])
+    assert (d is None) is (cfg.loss == "l1")
+
+    # lr_policy: the logged lr is the one G stepped with; "step" divides it by 10 every epoch
+    assert _same([row["lr"] for row in logged], seen.g_lrs)
+    rates = [2e-4 * 0.1**e for e in range(epochs)] if cfg.lr_policy == "step" else None
+    if rates or epochs == 1:
+        assert _same(seen.g_lrs, [(rates or [2e-4])[e] for e in epoch_of])
+
+    if d is None:
+        assert not seen.d_steps and not seen.d_calls
+        return
+    # d_every: D stepped on every d_every-th iteration only; its terms are logged then only
+    assert seen.d_steps == [i for i in range(iterations) if i % cfg.d_every == 0]
+    # loss (conditional or not) and patch: what D was given and the size of its verdict map
+    channels = 6 if cfg.loss in ("cgan", "l1+cgan") else 3
+    side = D_OUTPUT_SIDE[cfg.patch]
+    assert all(c == channels and out.shape[1:] == (1, side, side) for c, out in seen.d_calls)
+    # gan_mode: the logged terms are this mode's formulas of D's outputs, and no other mode's
+    terms = {mode: _gan_terms(mode, seen, iterations) for mode in _GAN_TERMS}
+    for mode, expected in terms.items():
+        matches = all(_same([row[k] for row in logged], [t[k] for t in expected]) for k in ("D_real", "D_fake",
+                                                                                             "G_GAN"))
+        assert matches is (mode == cfg.gan_mode), (mode, logged, expected)
 
 
 @pytest.mark.parametrize("patch, size", [(142, 128), (286, 128)])
@@ -199,65 +362,6 @@ def test_a_changed_config_starts_fresh_instead_of_resuming(tmp_path, tiny_data):
     train(tiny_config(epochs=1, save_epochs=(1,)), tiny_data, tmp_path, keep_state=True)
     summary = train(tiny_config(epochs=1, save_epochs=(1,), lr=1e-3), tiny_data, tmp_path)
     assert summary["images_this_process"] == 8
-
-
-def _snapshot_weights(run_dir, epochs):
-    """Every saved generator; the final one is the trained G (the full state goes at the end)."""
-    weights = {}
-    for epoch in epochs:
-        blob = torch.load(run_dir / "checkpoints" / f"G_epoch{epoch:03d}.pt", weights_only=False)
-        weights.update({f"epoch{epoch}.{k}": v for k, v in blob["generator"].items()})
-    return weights
-
-
-def _train_cmd(cfg_path, data, out):
-    return [sys.executable, "-m", "pix2pix_ablation", "train", "--config", str(cfg_path),
-            "--data", str(data), "--out", str(out)]
-
-
-def _run_until_killed(cmd, kill_at: int) -> int:
-    """Start the trainer, SIGKILL it once it reports iteration ``kill_at``; return the exit code."""
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in proc.stderr:
-        if line.startswith(f"iteration {kill_at} "):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stderr.close()
-    return proc.wait()
-
-
-def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
-    cfg = tiny_config(epochs=4, save_epochs=(2, 4), checkpoint_every=3, dropout=0.5, attention="up")
-    cfg.save(tmp_path / "config.yaml")
-    reference = tmp_path / "reference"
-    subprocess.run(_train_cmd(tmp_path / "config.yaml", tiny_data, reference), check=True, capture_output=True)
-
-    interrupted = tmp_path / "interrupted"
-    rng = random.Random(1234)
-    # 16 iterations in all: kill at three different points, mid-epoch and on boundaries
-    kill_points = sorted(rng.sample(range(2, 15), 3))
-    resumed_from = []
-    for point in kill_points:
-        code = _run_until_killed(_train_cmd(tmp_path / "config.yaml", tiny_data, interrupted), point)
-        assert code == -signal.SIGKILL
-        last = interrupted / "checkpoints" / "last.pt"
-        resumed_from.append(torch.load(last, weights_only=False)["iteration"] if last.exists() else 0)
-    done = subprocess.run(_train_cmd(tmp_path / "config.yaml", tiny_data, interrupted),
-                          capture_output=True, text=True, check=True)
-    assert "resuming from iteration" in done.stderr
-    assert resumed_from == sorted(resumed_from) and resumed_from[-1] > 0
-
-    # the default run drops its training state at the end, so the snapshots are compared
-    # (tests/reliability/test_trainer_faults.py compares the kept full state, D and Adam included)
-    ref, res = _snapshot_weights(reference, cfg.save_epochs), _snapshot_weights(interrupted, cfg.save_epochs)
-    assert ref.keys() == res.keys()
-    for key in ref:
-        assert torch.equal(ref[key], res[key]), f"{key} differs after resume (kill points {kill_points})"
-    summary = json.loads((interrupted / "train_summary.json").read_text())
-    assert summary["iterations"] == 16
-    # same losses, D's included, at the same iterations (only wall seconds differ)
-    assert _losses_without_seconds(interrupted) == _losses_without_seconds(reference)
-    assert _checkpoint_files(interrupted) == _checkpoint_files(reference) == ["G_epoch002.pt", "G_epoch004.pt"]
 
 
 def test_a_deleted_loss_log_and_summary_are_rebuilt_from_the_checkpoint(tmp_path, tiny_data):

@@ -30,23 +30,21 @@ class DeviceError(RuntimeError):
 def pick_device(requested: str = "auto") -> torch.device:
     """The device for ``requested``: ``auto``, ``cpu`` or ``cuda``.
 
-    ``auto`` is CUDA when present, else CPU. ``cuda`` never falls back: a job that asked
-    for a GPU and landed on a node without one would otherwise train on the CPU for a day
-    (200 epochs: ~23 h) instead of failing. ``P2P_DEVICE`` (an operator's explicit choice:
-    tests on a cluster whose GPUs are not real, debugging a GPU job on a CPU) overrides
-    ``auto`` and ``cuda``, never an explicit ``cpu``.
+    ``auto`` is CUDA when present, else CPU, and ``P2P_DEVICE`` overrides it. ``cuda``
+    never falls back: a job that asked for a GPU and landed on a node without one
+    would otherwise train on the CPU for a day (200 epochs: ~23 h) instead of failing.
     """
     if requested not in DEVICES:
         raise ValueError(f"device: {requested!r} is not one of {', '.join(DEVICES)}")
     if requested == "cpu":
         return torch.device("cpu")
-    forced = os.environ.get("P2P_DEVICE")
-    if forced:
-        return torch.device(forced)
     if requested == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(_no_cuda_message())
         return torch.device("cuda")
+    forced = os.environ.get("P2P_DEVICE")
+    if forced:
+        return torch.device(forced)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -173,12 +171,15 @@ def configure_torch(cfg: ExperimentConfig, device: torch.device) -> None:
     if device.type == "cuda":
         # fixed input sizes: let cuDNN pick the fastest kernels once
         torch.backends.cudnn.benchmark = True
-    native = native_bf16(device)
-    log.info("native bf16 on %s: %s", device_name(device), "yes" if native else "no")
-    if cfg.precision == "bf16" and not native:
+    if cfg.precision == "bf16" and not native_bf16(device):
         log.warning("precision bf16 on %s without native bf16 (%s): emulated, measured %s slower per iteration "
                     "than fp32 on such machines; precision stays as configured (it is part of the run's hash)",
                     device_name(device), BF16_HARDWARE.get(device.type, "no bf16 units"), BF16_EMULATED_SLOWDOWN)
+
+
+def bf16_line(device: torch.device) -> str:
+    """What a training logs about its device once: whether it computes bf16 natively."""
+    return f"native bf16 on {device_name(device)}: {'yes' if native_bf16(device) else 'no'}"
 
 
 def device_name(device: torch.device) -> str:

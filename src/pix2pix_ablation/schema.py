@@ -155,7 +155,11 @@ def validate(data: dict[str, Any], schema_path: Path) -> dict[str, Any]:
     import jsonschema
 
     path = Path(schema_path).resolve()
-    error = jsonschema.exceptions.best_match(_validator(path, path.stat().st_mtime_ns).iter_errors(data))
+    errors = list(_validator(path, path.stat().st_mtime_ns).iter_errors(data))
+    # a key that fails inside an allOf/$ref leaves its siblings "unevaluated": that error
+    # is a consequence, the failing key (a missing source, a bad value) is the cause
+    causes = [e for e in errors if e.validator != "unevaluatedProperties"]
+    error = jsonschema.exceptions.best_match(causes or errors)
     if error is not None:
         where = ".".join(map(str, error.absolute_path)) or "(top level)"
         raise SchemaError(f"{where}: {error.message}")

@@ -37,7 +37,7 @@ from . import checkpoint, layout, losslog
 from .atomic import write_json
 from .config import ExperimentConfig
 from .data import list_images, load_split, sample_batch, train_load_size
-from .environment import configure_torch, device_name, pick_device, versions
+from .environment import bf16_line, configure_torch, device_name, pick_device, versions
 from .losses import d_loss_terms, g_adversarial, lambda_l1_at, lr_factor
 from .networks import build_discriminator, build_generator, init_weights
 
@@ -234,6 +234,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
     configure_torch(cfg, torch_device)
     # decoded once, kept as uint8 on the device; augmentation runs batched on tensors
     data = load_split(Path(data_dir), "train", train_load_size(cfg), cfg.direction).to(torch_device)
+    log.info("%s", bf16_line(torch_device))
 
     models = build_models(cfg, torch_device)
     forward = forward_modules(cfg, models)

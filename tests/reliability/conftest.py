@@ -27,7 +27,7 @@ import pytest
 
 from pix2pix_ablation.synth import make_dataset
 
-from ..workflow_util import SNAKEMAKE
+from ..workflow_util import snakemake_command
 
 KILLER = Path(__file__).with_name("killer.py")
 NETGUARD = Path(__file__).with_name("netguard")
@@ -189,11 +189,10 @@ def _loopback_only(monkeypatch):
 # ----------------------------------------------------------------------- Snakemake
 def start_snakemake(work: Path, *args: str, log: Path, env: dict | None = None) -> subprocess.Popen:
     """``snakemake`` in the background, in its own process group (to be killed as one)."""
-    cmd = [SNAKEMAKE, "--configfile", "config/test.yaml", "--cores", "2", *args]
-    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    cmd, full_env = snakemake_command(*args, env={**CHILD_ENV, **(env or {})})
     with open(log, "w") as out:
         return subprocess.Popen(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PATH": path, **CHILD_ENV, **(env or {})})
+                                env=full_env)
 
 
 def train_jobs(output: str) -> dict[str, str]:

@@ -8,17 +8,16 @@ and served from an http.server on 127.0.0.1; the unreachable host is a refusing
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+from pix2pix_ablation import layout
 from pix2pix_ablation.dataset_fetch import FetchError, fetch_dataset
 
-from ..workflow_util import TINY, make_workdir, snakemake
+from ..workflow_util import make_workdir, snakemake, tiny_workflow_config, write_config
 from .conftest import CHILD_ENV, COUNTS, Route, facades_tarball
 
 
@@ -124,17 +123,18 @@ def test_interrupted_transfer_is_retried_and_what_a_killed_fetch_left_is_cleaned
 
 
 @pytest.mark.slow
-def test_download_facades_rule_reports_the_cause_in_one_line_then_a_good_source_works(
+def test_download_rule_reports_the_cause_in_one_line_then_a_good_source_works(
         facades_server, good_tarball, tmp_path):
-    """Through the real ``download_facades`` rule: a missing local archive, an interrupted
-    transfer, then the good archive."""
+    """Through the real ``download_dataset`` rule (dataset ``facades``): a missing local
+    archive, an interrupted transfer, then the good archive."""
     half = len(good_tarball) // 2
     facades_server.routes = {"/interrupted.tar.gz": Route(good_tarball[:half], content_length=len(good_tarball)),
                              "/facades.tar.gz": Route(good_tarball)}
     work = make_workdir(tmp_path, ["name", "base"])
-    config = copy.deepcopy(TINY)
+    config = tiny_workflow_config()
     config["data"] = {"expected_bytes": len(good_tarball), "expected_counts": COUNTS, "retries": 1}
-    target = "results/data/manifest.json"
+    target, dest = layout.DATA_MANIFEST.format(dataset="facades"), work / layout.DATA_DIR.format(dataset="facades")
+    prefix = "download_dataset facades: "
     cases = [
         ("/nonexistent/facades.tar.gz", "/nonexistent/facades.tar.gz: no such archive or directory"),
         (facades_server.url("/interrupted.tar.gz"),
@@ -142,20 +142,20 @@ def test_download_facades_rule_reports_the_cause_in_one_line_then_a_good_source_
     ]
     for source, fragment in cases:
         config["data"]["source"] = source
-        (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+        write_config(work, config)
         run = snakemake(work, target, env=CHILD_ENV)
         assert run.returncode != 0, run.stdout[-3000:]
-        lines = [line for line in run.stdout.splitlines() if line.startswith("download_facades: ")]
-        assert lines == [f"download_facades: {source}: no such archive or directory (data.source in the config)"
+        lines = [line for line in run.stdout.splitlines() if line.startswith(prefix)]
+        assert lines == [f"{prefix}{source}: no such archive or directory (data.source in the config)"
                          if source.startswith("/") else
-                         f"download_facades: download of {source} {fragment}"], run.stdout[-3000:]
+                         f"{prefix}download of {source} {fragment}"], run.stdout[-3000:]
         assert fragment in lines[0]
         assert "Traceback" not in run.stdout
-        assert lines[0] in (work / "results" / "logs" / "download_facades.log").read_text()
-        assert_nothing_left(work / "results" / "data" / "facades", work / target)
+        assert lines[0] in (work / layout.LOGS / "download_facades.log").read_text()
+        assert_nothing_left(dest, work / target)
 
     config["data"]["source"] = facades_server.url("/facades.tar.gz")
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    write_config(work, config)
     run = snakemake(work, target, env=CHILD_ENV)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert_good_dataset(work / "results" / "data" / "facades", work / target, good_tarball)
+    assert_good_dataset(dest, work / target, good_tarball)

@@ -10,7 +10,6 @@ in the config in place of the official one.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -18,12 +17,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from pix2pix_ablation.hashing import file_sha256
 
 from ..test_fid import _random_fid_inception_state
-from ..workflow_util import SNAKEMAKE, TINY, make_workdir, snakemake, write_rows
+from ..workflow_util import SNAKEMAKE, make_workdir, snakemake, tiny_workflow_config, write_config, write_rows
 from .conftest import CHILD_ENV
 
 WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
@@ -37,9 +35,7 @@ def _offline_env(torch_home: Path, closed_port: int) -> dict[str, str]:
 
 def test_missing_weights_offline_stop_before_any_gpu_job_naming_the_path(tmp_path, closed_port):
     work = make_workdir(tmp_path, ["name", "base"])
-    config = copy.deepcopy(TINY)
-    config["evaluation"]["inception"] = "pretrained"
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    write_config(work, tiny_workflow_config(evaluation={"inception": "pretrained"}))
     torch_home = tmp_path / "torch-home"
     run = snakemake(work, "all", env=_offline_env(torch_home, closed_port))
     assert run.returncode != 0
@@ -59,9 +55,8 @@ def test_wrong_weights_file_is_rejected_by_its_hash(tmp_path):
     work = make_workdir(tmp_path, ["name", "base"])
     bogus = tmp_path / WEIGHTS
     torch.save({"not": torch.zeros(1)}, bogus)
-    config = copy.deepcopy(TINY)
-    config["evaluation"].update(inception="pretrained", inception_weights={"source": str(bogus)})
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    write_config(work, tiny_workflow_config(evaluation={"inception": "pretrained",
+                                                       "inception_weights": {"source": str(bogus)}}))
     run = snakemake(work, f"results/inception/{WEIGHTS}", env=CHILD_ENV)
     assert run.returncode != 0
     lines = [line for line in run.stdout.splitlines() if line.startswith("inception_weights: ")]
@@ -83,9 +78,8 @@ def test_directory_elsewhere_offline_with_preplaced_weights(tmp_path, closed_por
     preplaced = torch_home / "hub" / "checkpoints" / WEIGHTS
     preplaced.parent.mkdir(parents=True)
     torch.save(_random_fid_inception_state(), preplaced)
-    config = copy.deepcopy(TINY)
-    config["evaluation"].update(inception="pretrained", inception_weights={"sha256": file_sha256(preplaced)[:16]})
-    (work / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    write_config(work, tiny_workflow_config(evaluation={"inception": "pretrained",
+                                                       "inception_weights": {"sha256": file_sha256(preplaced)[:16]}}))
 
     run = subprocess.run(
         [SNAKEMAKE, "-s", str(workflow / "Snakefile"), "--directory", str(work), "--configfile",

@@ -21,7 +21,6 @@ the load, and the second attempt (2 minutes: runtime x attempt) resumes and fini
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import math
@@ -36,12 +35,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from pix2pix_ablation import layout
 from pix2pix_ablation.config import from_mapping
 from pix2pix_ablation.synth import make_dataset
 from pix2pix_ablation.trainer import train
 
-from ..test_slurm_workflow import SLURM_ARGS, _squeue
-from ..workflow_util import TINY, make_workdir, snakemake
+from ..test_slurm_workflow import _squeue
+from ..workflow_util import make_workdir, snakemake, tiny_workflow_config
 from .conftest import CHILD_ENV
 
 pytestmark = [
@@ -51,6 +51,7 @@ pytestmark = [
 
 ROW = {"crop_size": 64, "load_size": 72, "ngf": 8, "checkpoint_every": 30, "log_every": 10}
 TRAINING_SECONDS = 100
+FACADES, FACADES_MANIFEST = layout.DATA_DIR.format(dataset="facades"), layout.DATA_MANIFEST.format(dataset="facades")
 
 
 def submitted(stdout: str) -> list[tuple[str, str]]:
@@ -70,30 +71,35 @@ def time_limit_minutes(job_id: str) -> int:
     return hours * 60 + minutes + (seconds > 0)
 
 
-def _epochs_for(seconds: float, tmp_path) -> int:
-    """Epochs of the 'long' row that take about ``seconds`` on one core here (3 iterations each)."""
-    data = tmp_path / "calibration-data"
-    spec = TINY["data"]["synthetic"]
-    make_dataset(data, spec["train"], 1, 1, spec["size"], spec["seed"])
-    cfg = from_mapping({**TINY["defaults"], **ROW, "name": "calibration", "epochs": 20, "save_epochs": [20],
+@pytest.fixture(scope="module")
+def seconds_per_epoch(tmp_path_factory) -> float:
+    """Seconds an epoch of the 'long' row (3 iterations) takes on one core here: a short
+    calibration run, once for the module."""
+    tmp = tmp_path_factory.mktemp("calibration")
+    tiny = tiny_workflow_config()
+    spec = tiny["data"]["synthetic"]
+    make_dataset(tmp / "data", spec["train"], 1, 1, spec["size"], spec["seed"])
+    cfg = from_mapping({**tiny["defaults"], **ROW, "name": "calibration", "epochs": 20, "save_epochs": [20],
                         "num_threads": 1})
-    summary = train(cfg, data, tmp_path / "calibration-run")
-    per_epoch = summary["wall_seconds"] / cfg.epochs
+    return train(cfg, tmp / "data", tmp / "run")["wall_seconds"] / cfg.epochs
+
+
+def _epochs_for(seconds: float, per_epoch: float) -> int:
+    """Epochs of the 'long' row that take about ``seconds`` on one core here."""
     return max(100, min(2000, math.ceil(seconds / per_epoch)))
 
 
-def test_train_job_over_its_time_limit_is_resubmitted_and_resumes(tmp_path):
-    config = copy.deepcopy(TINY)
-    config["resources"]["train"]["runtime"] = 1  # minutes: Slurm's smallest limit
-    epochs = _epochs_for(TRAINING_SECONDS, tmp_path)
+def test_train_job_over_its_time_limit_is_resubmitted_and_resumes(tmp_path, seconds_per_epoch):
+    config = tiny_workflow_config(resources={"train": {"runtime": 1}})  # minutes: Slurm's smallest limit
+    epochs = _epochs_for(TRAINING_SECONDS, seconds_per_epoch)
     iterations = epochs * 3  # 6 training images, batch 2
     columns = ["name", "epochs", "save_epochs", *ROW]
     values = ["long", str(epochs), str(epochs), *map(str, ROW.values())]
     (tmp_path / "work").mkdir()
     work = make_workdir(tmp_path / "work", ["|".join(columns), "|".join(values)], config)
     run_dir = work / "results" / "runs" / "long" / "seed0"
-    run = snakemake(work, *SLURM_ARGS, str(run_dir.relative_to(work) / "train_summary.json"), timeout=900,
-                    env=CHILD_ENV)
+    run = snakemake(work, str(run_dir.relative_to(work) / "train_summary.json"), timeout=900,
+                    env=CHILD_ENV, slurm=True)
     assert run.returncode == 0, run.stdout[-4000:]
 
     timeouts = re.findall(r"SLURM-job '\d+' failed, SLURM status is: 'TIMEOUT'", run.stdout)
@@ -135,12 +141,12 @@ def _train_reference_once_ready(work, out, started: list, deadline: float) -> No
     """The same training uninterrupted, outside Slurm, with the job's one thread: started as
     soon as the workflow has resolved the row's config and fetched the data (it runs beside
     the Slurm job, on the other core)."""
-    config, manifest = work / "results" / "runs" / "long" / "config.yaml", work / "results" / "data" / "manifest.json"
+    config, manifest = work / layout.ROW_CONFIG.format(experiment="long"), work / FACADES_MANIFEST
     while time.monotonic() < deadline and not (config.exists() and manifest.exists()):
         time.sleep(0.2)  # polling interval of a bounded wait for two files, not a synchronisation
     started.append(subprocess.Popen(
         [str(Path(sys.executable).with_name("pix2pix-ablation")), "train", "--config", str(config), "--set",
-         "seed=0", "--data", str(work / "results" / "data" / "facades"), "--out", str(out)],
+         "seed=0", "--data", str(work / FACADES), "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}))
 
 
@@ -154,13 +160,15 @@ def _losses(run_dir) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(fh)]
 
 
-def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp_path):
-    epochs = _epochs_for(60, tmp_path)  # a minute of training: time to preempt it mid-run
+def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp_path, seconds_per_epoch):
+    # 25 s of training: it is preempted within seconds of its first checkpoint (30 iterations
+    # in, ~1 s), with time to spare before it could finish
+    epochs = _epochs_for(25, seconds_per_epoch)
     iterations = epochs * 3
     columns = ["name", "epochs", "save_epochs", *ROW]
     values = ["long", str(epochs), f"{epochs // 2},{epochs}", *map(str, ROW.values())]
     (tmp_path / "work").mkdir()
-    work = make_workdir(tmp_path / "work", ["|".join(columns), "|".join(values)], copy.deepcopy(TINY))
+    work = make_workdir(tmp_path / "work", ["|".join(columns), "|".join(values)])
     run_dir = work / "results" / "runs" / "long" / "seed0"
     reference = tmp_path / "reference"
     preempted: list[tuple[str, str]] = []
@@ -171,8 +179,8 @@ def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp
                                  daemon=True)]
     for watcher in watchers:
         watcher.start()
-    run = snakemake(work, *SLURM_ARGS, str(run_dir.relative_to(work) / "train_summary.json"), timeout=900,
-                    env=CHILD_ENV)
+    run = snakemake(work, str(run_dir.relative_to(work) / "train_summary.json"), timeout=900,
+                    env=CHILD_ENV, slurm=True)
     for watcher in watchers:
         watcher.join(timeout=5)
     assert run.returncode == 0, run.stdout[-4000:]
@@ -202,19 +210,17 @@ def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp
 
 
 def test_deterministic_failures_fail_once_and_a_gpu_job_without_cuda_fails_at_once(tmp_path):
-    config = copy.deepcopy(TINY)
-    # the node's one "GPU" is a fake (a device file, no CUDA): the train job asks for it
-    config["resources"]["train"]["gpu"] = 1
+    # the node's one "GPU" is a fake (a device file, no CUDA): the train job asks for it;
     # a GPU-less node is the one failure where the train rule's retries could land on a good
     # node; here each would fail the same way, so one attempt is enough to show it
-    config["training"] = {"retries": 0}
+    config = tiny_workflow_config(resources={"train": {"gpu": 1}}, training={"retries": 0})
     work = make_workdir(tmp_path, ["name|epochs|save_epochs", "base|500|500"], config)
-    prepared = snakemake(work, "results/data/manifest.json", env=CHILD_ENV)
+    prepared = snakemake(work, FACADES_MANIFEST, env=CHILD_ENV)
     assert prepared.returncode == 0, prepared.stdout[-2000:]
-    damaged = work / "results" / "data" / "facades" / "test" / "1.jpg"
+    damaged = work / FACADES / "test" / "1.jpg"
     damaged.write_bytes(damaged.read_bytes()[:200])  # truncated: a deterministic failure downstream
 
-    run = snakemake(work, *SLURM_ARGS, "all", timeout=900, env=CHILD_ENV)
+    run = snakemake(work, "all", timeout=900, env=CHILD_ENV, slurm=True)
     assert run.returncode != 0
     jobs = submitted(run.stdout)
     assert sorted(rule for rule, _ in jobs) == ["real_features", "train", "train_segmenter"], run.stdout[-3000:]

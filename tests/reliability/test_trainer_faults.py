@@ -1,8 +1,9 @@
 """The trainer SIGKILLed at chosen moments, including inside checkpoint writes.
 
-Complements tests/test_trainer.py (three kills at progress lines): here the kills land
-inside the writes of ``last.pt`` and of a snapshot, between the rotation of ``last.pt``
-to ``last.prev.pt`` and the rename of the new state, and after the last checkpoint;
+The default run killed after three progress lines must end with the uninterrupted run's
+snapshots and loss log, and only its snapshots. The kills also land inside the writes of
+``last.pt`` and of a snapshot, between the rotation of ``last.pt`` to ``last.prev.pt`` and
+the rename of the new state, and after the last checkpoint;
 a ``last.pt`` truncated by an older crash is planted; and the outputs Snakemake deletes
 after a failed job are taken away. Every run must still end bit-identical (CPU) to one
 uninterrupted run, and no checkpoint file may ever be unreadable.
@@ -14,13 +15,14 @@ The killed trainers are real processes, forked from a server that imported torch
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
 import pytest
 import torch
 
-from pix2pix_ablation import checkpoint
+from pix2pix_ablation import checkpoint, trainer
 from pix2pix_ablation.trainer import train
 
 from ..conftest import tiny_config
@@ -134,6 +136,40 @@ def test_sigkill_at_six_moments_including_inside_checkpoint_writes(setup, forker
     # (each is checkpoint-sized: ~700 MB at the paper's settings)
     stale = sorted(p.name for p in run.rglob(".*.tmp"))
     assert not stale, f"temporary files of killed writes left behind: {stale}"
+
+
+def test_default_run_sigkilled_after_three_progress_lines_ends_with_the_same_snapshots_only(
+        setup, forker, tmp_path):
+    """The default run (no --keep-state) killed right after it reported iteration N, at three
+    seeded random points: the resumed run ends with the reference's snapshots and loss log,
+    and keeps only its snapshots (the training state goes at the end)."""
+    config, data, reference = setup
+    run = tmp_path / "run"
+    argv = ["train", "--config", str(config), "--data", str(data), "--out", str(run)]
+    # 16 iterations in all: three different points, mid-epoch and on boundaries
+    kill_points = sorted(random.Random(1234).sample(range(2, 15), 3))
+    resumed_from = []
+    for point in kill_points:
+        log = tmp_path / f"kill{point}.log"
+        code = forker.run(argv, log, f"iteration:{point}")
+        assert code == SIGKILL, f"iteration {point}: exit code {code}\n{log.read_text()}"
+        assert log.read_text().splitlines()[-1].startswith(f"iteration {point} "), log.read_text()[-1000:]
+        resumed_from.append(_resume_point(run))
+    log = tmp_path / "final.log"
+    assert forker.run(argv, log) == 0, log.read_text()
+    assert f"resuming from iteration {resumed_from[-1]}" in log.read_text()
+    assert resumed_from == sorted(resumed_from) and resumed_from[-1] > 0, resumed_from
+
+    for epoch in CFG.save_epochs:
+        name = checkpoint.snapshot_name(epoch)
+        _assert_equal(torch.load(reference / "checkpoints" / name, weights_only=False)["generator"],
+                      torch.load(run / "checkpoints" / name, weights_only=False)["generator"],
+                      f"{name} after kills at {kill_points}")
+    assert json.loads((run / "train_summary.json").read_text())["iterations"] == TOTAL
+    # same losses, D's included, at the same iterations (only wall seconds differ)
+    assert _loss_rows(run) == _loss_rows(reference)
+    kept = sorted(p.name for p in (run / "checkpoints").iterdir() if p.name != trainer.FINISHED)
+    assert kept == ["G_epoch002.pt", "G_epoch004.pt"]
 
 
 def test_truncated_last_pt_falls_back_to_last_prev_pt(setup, forker, tmp_path):

@@ -57,22 +57,6 @@ def write_paired(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None
     write_paired_table(out, paired_tests(m.runs, m.order), f"{title}: paired against {m.order[0]}", m.order[0])
 
 
-def metrics_outputs(
-    arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
-    ground_truth: str | os.PathLike[str] | None,
-    table_out: str | os.PathLike[str],
-    points_out: str | os.PathLike[str],
-    paired_out: str | os.PathLike[str],
-    title: str,
-) -> pd.DataFrame:
-    """The table, the point plot and the paired tests of one panel; returns the summary."""
-    m = read_arm_metrics(arm_files, ground_truth)
-    write_table(m, table_out, title)
-    write_points(m, points_out, title)
-    write_paired(m, paired_out, title)
-    return m.summary
-
-
 def summary_outputs(
     arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
     ground_truth: Mapping[str, str | os.PathLike[str]] | str | os.PathLike[str] | None,
