@@ -25,7 +25,7 @@ def test_per_gpu_groups_k_trainings_and_asks_for_the_gpu_once(tmp_path):
     train_resources = re.findall(r"rule train:.*?resources: ([^\n]*)", out, re.S)
     assert len(train_resources) == 6
     # the GPU as gres (a group takes a string resource once), never the summed integer gpu
-    assert all("gres=gpu:1" in r and not re.search(r"\bgpu=", r) for r in train_resources)
+    assert all("gres=gpu:1" in r and "needs_cuda=1" in r and not re.search(r"\bgpu=", r) for r in train_resources)
 
 
 def test_one_training_per_gpu_plans_no_groups(tmp_path):
@@ -35,9 +35,9 @@ def test_one_training_per_gpu_plans_no_groups(tmp_path):
     assert len(train_resources) == 6 and all("gpu=1" in r and "gres" not in r for r in train_resources)
 
 
-def test_a_gres_gpu_is_a_gpu_job():
+def test_a_shared_gpu_job_still_demands_cuda():
     from pix2pix_ablation.environment import job_device
 
-    # a grouped training asks for its GPU as gres: it must fail at once without CUDA too
-    assert job_device({"gres": "gpu:1"}) == job_device({"gres": "gpu:a100:2"}) == job_device({"gpu": 1}) == "cuda"
-    assert job_device({"gres": "", "gpu": 0}) == job_device({"gres": "tmpdisk:10"}) == job_device({}) == "auto"
+    # a grouped training asks for its GPU as gres and keeps needs_cuda: without CUDA it fails at once too
+    assert job_device({"gres": "gpu:1", "needs_cuda": 1}) == job_device({"gpu": 1}) == "cuda"
+    assert job_device({"gres": "", "gpu": 0}) == job_device({}) == "auto"

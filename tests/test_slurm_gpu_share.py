@@ -6,11 +6,11 @@ both have a checkpoint; the train rule's retries submit the group again and both
 resume, ending with the weights and loss logs of the same trainings run uninterrupted.
 
 The fake GPU cannot compute (there is no CUDA here), so this test asks for it the way
-Slurm sees it, ``--gres=gpu:1`` (``slurm_extra``, a string resource the group takes
-once) with ``gpu: 0``, and the trainings run on the CPU: the one stand-in in this test.
-A real ``gpu: 1`` makes a training demand CUDA and fail at once here, as
-``test_slurm_faults`` shows; that the train rule turns ``gpu: 1`` into one ``gres`` per
-group is checked by ``test_gpu_share_plan``.
+the train rule passes it to Slurm for a shared job, ``gres: gpu:1`` (a string resource
+the group takes once), but without ``gpu: 1``, which would also make the trainings
+demand CUDA and fail at once here (as ``test_slurm_faults`` shows): they run on the CPU,
+the one stand-in in this test. That the train rule turns ``gpu: 1`` into that ``gres``
+(and keeps the demand for CUDA) is checked by ``test_gpu_share_plan``.
 Runs with P2P_SLURM=1 (tools/test.sh starts tests/slurm/start-cluster.sh and sets it).
 """
 
@@ -72,8 +72,7 @@ def _losses(run_dir: Path) -> list[dict]:
 def test_two_trainings_share_one_gpu_job_and_both_resume_after_a_kill(tmp_path):
     config = tiny_workflow_config(
         training={"per_gpu": 2},
-        resources={"train": {"gpu": 0, "slurm_extra": "--gres=gpu:1", "cpus_per_task": 1, "mem_mb": 500,
-                             "runtime": 10}},
+        resources={"train": {"gpu": 0, "gres": "gpu:1", "cpus_per_task": 1, "mem_mb": 500, "runtime": 10}},
     )
     columns = ["name", "lr", "epochs", "save_epochs", *ROW]
     rows = ["|".join(columns)] + [
@@ -98,7 +97,7 @@ def test_two_trainings_share_one_gpu_job_and_both_resume_after_a_kill(tmp_path):
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", run.stdout)
     assert len(submitted) == 2 and submitted[0] == cancelled[0], run.stdout[-3000:]
     first = _job(cancelled[0])
-    assert re.search(r"gres/gpu=1\b", first) and re.search(r"\bNumCPUs=2\b", first), first
+    assert re.search(r"TresPer(Node|Job)=gres:gpu:1\b", first) and re.search(r"\bNumCPUs=2\b", first), first
     assert re.search(r"JobState=CANCELLED", first)
 
     for name in NAMES:

@@ -59,12 +59,12 @@ def job_threads(requested: int) -> int:
 
 
 def job_device(resources: Any) -> str:
-    """``cuda`` for a workflow job that asked for a GPU (``gpu > 0`` or a ``gres`` naming
-    gpu), else ``auto``.
+    """``cuda`` for a workflow job that asked for a GPU (``gpu > 0``, or ``needs_cuda`` where
+    the workflow turned that into a ``gres`` for a shared job), else ``auto``.
 
     A GPU job must never fall back to the CPU: on a node without CUDA it fails at once.
     """
-    asked = int(resources.get("gpu", 0) or 0) > 0 or "gpu" in str(resources.get("gres", "") or "")
+    asked = int(resources.get("gpu", 0) or 0) > 0 or int(resources.get("needs_cuda", 0) or 0) > 0
     return "cuda" if asked else "auto"
 
 

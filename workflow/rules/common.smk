@@ -177,6 +177,7 @@ def resources_for(rule_name, runtime_per_attempt=False, gpu_as_gres=False):
     spec = _resource_spec(rule_name)
     if gpu_as_gres and int(spec.get("gpu", 0)) > 0:
         spec["gres"] = f"gpu:{spec.pop('gpu')}"
+        spec["needs_cuda"] = 1  # the job still demands CUDA (environment.job_device)
     spec["cpus_per_task"] = lambda wildcards, threads: threads
     if runtime_per_attempt and "runtime" in spec:
         spec["runtime"] = lambda wildcards, attempt, minutes=spec["runtime"]: minutes * attempt
