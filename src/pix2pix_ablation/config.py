@@ -236,14 +236,18 @@ def check_knob(key: str, value: Any) -> None:
         low, high = meta.get("minimum", meta.get("exclusive_minimum")), meta.get("exclusive_maximum")
         too_low = low is not None and (item < low if "minimum" in meta else item <= low)
         if too_low or (high is not None and item >= high):
-            raise ConfigError(f"{key}: must be {_bounds_phrase(meta)}, got {value!r}")
+            raise ConfigError(f"{key}: must be {bounds_phrase(meta)}, got {value!r}")
 
 
-def _bounds_phrase(meta: Mapping[str, Any]) -> str:
+def bounds_phrase(meta: Mapping[str, Any]) -> str:
+    """A knob's bounds in words (``>= 1``, ``> 0``, ``in [0, 1)``), empty without bounds:
+    the error messages and the column docs (``pix2pix-ablation knobs``) say them alike."""
     low = f"[{meta['minimum']}" if "minimum" in meta else f"({meta.get('exclusive_minimum')}"
     if "exclusive_maximum" in meta:
         return f"in {low}, {meta['exclusive_maximum']})"
-    return f">= {meta['minimum']}" if "minimum" in meta else f"> {meta['exclusive_minimum']}"
+    if "minimum" in meta:
+        return f">= {meta['minimum']}"
+    return f"> {meta['exclusive_minimum']}" if "exclusive_minimum" in meta else ""
 
 
 def patch_convs(patch: int) -> list[tuple[int, int, int]]:

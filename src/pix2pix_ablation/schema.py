@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .config import ExperimentConfig
+from .config import ExperimentConfig, bounds_phrase
 
 # set per run by the workflow (seed) or by a column of the table with a default of its
 # own (name; dataset, whose default is the config's data.name), not in defaults:
@@ -104,21 +104,12 @@ def knob_rows() -> Iterator[tuple[str, str, str, str, str]]:
     for f in fields(ExperimentConfig):
         if f.name in NOT_DEFAULTS:
             continue
-        spec = _field_schema(f)
-        allowed = ", ".join(map(str, spec["enum"])) if "enum" in spec else _range(spec)
+        if "choices" in f.metadata:
+            allowed = ", ".join(map(str, f.metadata["choices"]))
+        else:
+            kind = "list of integers" if f.type == "tuple[int, ...]" else _JSON_TYPES[f.type]["type"]
+            allowed = f"{kind if isinstance(kind, str) else kind[0]} {bounds_phrase(f.metadata)}".rstrip()
         yield f.name, _show(f.default), allowed, f.metadata["role"], f.metadata["help"]
-
-
-def _range(spec: Mapping[str, Any]) -> str:
-    if spec["type"] == "array":
-        return f"list of {_range(spec['items'])}s"
-    kind = spec["type"] if isinstance(spec["type"], str) else spec["type"][0]
-    if "exclusiveMaximum" in spec:
-        low = f"[{spec['minimum']}" if "minimum" in spec else f"({spec['exclusiveMinimum']}"
-        return f"{kind} in {low}, {spec['exclusiveMaximum']})"
-    if "minimum" in spec:
-        return f"{kind} >= {spec['minimum']}"
-    return f"{kind} > {spec['exclusiveMinimum']}" if "exclusiveMinimum" in spec else kind
 
 
 @functools.lru_cache(maxsize=8)
