@@ -36,16 +36,11 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 
 def iteration_gflop(cfg: ExperimentConfig, size: int, batch: int) -> float:
-    """FLOPs of one training iteration, counted by torch on a real step."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """GFLOPs of one training iteration at ``size`` px: model-summary's count of the trainer's
+    own step (batch 1, on the meta device), times ``batch`` (conv FLOPs are linear in it)."""
+    from .model_summary import summarize
 
-    cfg = cfg.replace(crop_size=size, load_size=max(size, cfg.load_size), precision="fp32", compile=False)
-    device = torch.device("cpu")
-    models = build_models(cfg, device)
-    x = torch.zeros(batch, 3, size, size)
-    with FlopCounterMode(display=False) as counter:
-        train_step(cfg, models, x, x, cfg.lambda_l1, True, LossAccumulator(device))
-    return counter.get_total_flops() / 1e9
+    return summarize(cfg.replace(crop_size=size, load_size=max(size, cfg.load_size)))["train_iter_gflops"] * batch
 
 
 def bench_train_step(
