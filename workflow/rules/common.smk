@@ -83,6 +83,12 @@ COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 # the datasets some row trains on: only these are fetched, segmented and reported
 USED_DATASETS = list(dict.fromkeys(e.config.dataset for e in EXPERIMENTS.values()))
 
+
+def per_used_dataset(pattern):
+    """{dataset: ``pattern`` (with {dataset}) for it} over the datasets some row uses."""
+    return {name: pattern.format(dataset=name) for name in USED_DATASETS}
+
+
 EVAL = config["evaluation"]
 TRAINING = config["training"]
 INCEPTION_WEIGHTS = f"{INCEPTION_DIR}/{Path(EVAL['inception_weights']['source']).name}"

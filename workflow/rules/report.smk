@@ -35,7 +35,7 @@ rule report_panel:
 rule report_summary:
     input:
         metrics=[path for _, path, _ in summary_metric_files()],
-        ground_truths=[GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS],
+        ground_truths=list(per_used_dataset(GROUND_TRUTH).values()),
     output:
         table=report(
             SUMMARY_FILES["table"],
@@ -53,7 +53,7 @@ rule report_summary:
         ),
     params:
         arm_files=summary_metric_files(),
-        ground_truths={name: GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS},
+        ground_truths=per_used_dataset(GROUND_TRUTH),
         experiments=[
             {"name": name, "categories": _categories_of(name), "description": e.description,
              "dataset": e.config.dataset}
@@ -71,9 +71,9 @@ rule report_summary:
 rule report_description:
     # the landing page, from what the run recorded (not from the report command's config)
     input:
-        manifests=[DATA_MANIFEST.format(dataset=name) for name in USED_DATASETS],
+        manifests=list(per_used_dataset(DATA_MANIFEST).values()),
         metrics=evaluations(),
-        ground_truths=[GROUND_TRUTH.format(dataset=name) for name in USED_DATASETS],
+        ground_truths=list(per_used_dataset(GROUND_TRUTH).values()),
         template=WORKFLOW_DIR / "report" / "workflow.rst",
     output:
         REPORT_TEXT,

@@ -21,19 +21,21 @@ rule resolve_config:
 # integer resources add up (CPUs, memory: each training keeps its share), so the train
 # rule asks for its GPU as the string resource gres, which a group takes once.
 PER_GPU = TRAINING["per_gpu"]
+# (experiment, seed) -> its share (group): its position among all trainings, K at a time
+SHARES = {run: i // PER_GPU for i, run in enumerate(runs())}
 
 
 def gpu_share(wildcards):
-    """The share (group) of this training: its position among all trainings, K at a time."""
-    return runs().index((wildcards.experiment, int(wildcards.seed))) // PER_GPU
+    """The share (group) of this training."""
+    return SHARES[(wildcards.experiment, int(wildcards.seed))]
 
 
 rule gpu_share:
     output:
         f"{RESULTS}/gpu_shares/{{share}}.tsv",
     params:
-        runs=lambda wc: [RUN.format(experiment=e, seed=s) for i, (e, s) in enumerate(runs())
-                         if i // PER_GPU == int(wc.share)],
+        runs=lambda wc: [RUN.format(experiment=e, seed=s) for (e, s), share in SHARES.items()
+                         if share == int(wc.share)],
     group:
         lambda wc: f"gpu-share-{wc.share}"
     resources:
