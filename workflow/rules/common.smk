@@ -144,6 +144,12 @@ def row_segmenter(wildcards):
     return [SEGMENTER.format(dataset=name)] if dataset(name).palette else []
 
 
+def dataset_dir(wildcards):
+    """The folder of the dataset in the job's wildcards (a function: the folder's path is also
+    the start of its manifest's, which a plain string param would make look like a prefix)."""
+    return DATA_DIR.format(dataset=wildcards.dataset)
+
+
 def row_config(wildcards):
     """The resolved config (a dict) of one row: the row over the defaults."""
     return experiment(wildcards.experiment).config.to_dict()
@@ -250,3 +256,15 @@ def _flag(f):
         # strings only: the report's JavaScript sorts label values with localeCompare
         labels=lambda wc: {"figure": f.label, "comparison": panel(wc).title},
     )
+
+
+# --- several trainings per GPU (train.smk) ---
+
+PER_GPU = TRAINING["per_gpu"]
+# (experiment, seed) -> its share (group): its position among all trainings, K at a time
+SHARES = {run: i // PER_GPU for i, run in enumerate(runs())}
+
+
+def gpu_share(wildcards):
+    """The share (group) of this training."""
+    return SHARES[(wildcards.experiment, int(wildcards.seed))]

@@ -7,7 +7,7 @@ rule download_dataset:
         manifest=DATA_MANIFEST,
     params:
         spec=lambda wc: dataset(wc.dataset).fetch_spec(),
-        dest=DATA_DIR,
+        dest=dataset_dir,
     log:
         f"{LOGS}/download_{{dataset}}.log",
     resources:

@@ -29,7 +29,7 @@ rule train_segmenter:
     wildcard_constraints:
         dataset=datasets_pattern(with_palette=True),
     params:
-        data=DATA_DIR,
+        data=dataset_dir,
         palette=lambda wc: dataset(wc.dataset).palette,
         spec={**EVAL["segmenter"], "split": EVAL["split"]},
     log:
@@ -63,7 +63,7 @@ rule real_features:
     output:
         REAL_FEATURES,
     params:
-        data=DATA_DIR,
+        data=dataset_dir,
         inception=EVAL["inception"],
         cache=FEATURE_CACHE,
     log:

@@ -19,15 +19,8 @@ rule resolve_config:
 # that the cluster runs as one job. Snakemake groups only connected jobs, so the K
 # trainings share a first job, gpu_share, which records who shares the GPU. A group's
 # integer resources add up (CPUs, memory: each training keeps its share), so the train
-# rule asks for its GPU as the string resource gres, which a group takes once.
-PER_GPU = TRAINING["per_gpu"]
-# (experiment, seed) -> its share (group): its position among all trainings, K at a time
-SHARES = {run: i // PER_GPU for i, run in enumerate(runs())}
-
-
-def gpu_share(wildcards):
-    """The share (group) of this training."""
-    return SHARES[(wildcards.experiment, int(wildcards.seed))]
+# rule asks for its GPU as the string resource gres, which a group takes once. The shares
+# are SHARES in common.smk.
 
 
 rule gpu_share:
