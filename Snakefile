@@ -24,6 +24,13 @@ include: "workflow/rules/report.smk"
 report: str(Path(REPORT_TEXT).resolve()) if Path(REPORT_TEXT).exists() else "report/pending.rst"
 
 
+onstart:
+    # Snakemake's own SIGTERM handler can deadlock on the main thread (see the module)
+    from pix2pix_ablation.sigterm import run_sigterm_handler_off_main_thread
+
+    run_sigterm_handler_off_main_thread()
+
+
 onsuccess:
     # `snakemake all --report-after-run`: the landing page did not exist when this file
     # was read, but the run that just succeeded wrote it (the report: directive only

@@ -1,0 +1,71 @@
+"""Stopping the Snakemake controller of a Slurm run, as the README says it works.
+
+Ctrl-C (SIGINT) cancels the running Slurm jobs; SIGTERM (``kill PID``) submits nothing
+new, lets the running jobs finish and then exits. Both release the lock. Measured on the
+real local cluster (P2P_SLURM=1).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .workflow_util import make_workdir, planned_jobs, snakemake, snakemake_command, tiny_workflow_config
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("P2P_SLURM") != "1", reason="needs the local Slurm cluster: P2P_SLURM=1"),
+]
+
+RUN = Path("results/runs/long/seed0")
+TARGET = str(RUN / "train_summary.json")
+
+
+def _start_and_wait_for_a_checkpoint(tmp_path: Path, epochs: int) -> tuple[Path, subprocess.Popen, Path, str]:
+    """The controller, once its train job runs on Slurm and has saved a checkpoint; its Slurm job id."""
+    work = make_workdir(tmp_path, ["name|epochs", f"long|{epochs}"],
+                        tiny_workflow_config(defaults={"checkpoint_every": 3}))
+    cmd, env = snakemake_command(TARGET, slurm=True)
+    log = tmp_path / "controller.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not (work / RUN / "checkpoints" / "last.pt").exists():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "the train job never saved a checkpoint"
+        time.sleep(0.2)  # polling interval of a bounded wait on a file, not a synchronisation
+    job_id = re.search(r"submitted with SLURM jobid (\d+)", log.read_text()).group(1)
+    return work, proc, log, job_id
+
+
+def _slurm_state(job_id: str) -> str:
+    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
+    return re.search(r"JobState=(\w+)", out).group(1)
+
+
+def test_ctrl_c_cancels_the_running_slurm_job(tmp_path):
+    work, proc, log, job_id = _start_and_wait_for_a_checkpoint(tmp_path, epochs=2000)
+    assert _slurm_state(job_id) == "RUNNING"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) != 0
+    assert _slurm_state(job_id) == "CANCELLED", log.read_text()[-3000:]
+    assert not (work / TARGET).exists()
+    assert not list((work / ".snakemake" / "locks").glob("*"))
+
+
+def test_sigterm_lets_the_running_slurm_job_finish_then_exits(tmp_path):
+    work, proc, log, job_id = _start_and_wait_for_a_checkpoint(tmp_path, epochs=60)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=300) != 0
+    text = log.read_text()
+    assert "Will exit after finishing currently running jobs" in text
+    assert text.index("Will exit after finishing") < text.index("(Rule: train)"), "the job was over before SIGTERM"
+    assert _slurm_state(job_id) == "COMPLETED"
+    assert (work / TARGET).exists()
+    assert not list((work / ".snakemake" / "locks").glob("*"))
+    # the job it waited for counts as done: a re-run has nothing to do
+    assert planned_jobs(snakemake(work, "-n", TARGET).stdout) == {}
