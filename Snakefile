@@ -1,4 +1,5 @@
 # pix2pix-ablation: facades -> one training per experiment row and seed -> metrics -> report.
+import sys
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -26,9 +27,17 @@ report: str(Path(REPORT_TEXT).resolve()) if Path(REPORT_TEXT).exists() else "rep
 
 onstart:
     # Snakemake's own SIGTERM handler can deadlock on the main thread (see the module)
-    from pix2pix_ablation.sigterm import run_sigterm_handler_off_main_thread
+    from pix2pix_ablation.interrupts import run_sigterm_handler_off_main_thread
 
     run_sigterm_handler_off_main_thread()
+
+
+onerror:
+    # Slurm jobs of this run that Snakemake's own Ctrl-C handling missed (see the module)
+    from pix2pix_ablation.interrupts import cancel_left_over_slurm_jobs
+
+    if left_over := cancel_left_over_slurm_jobs(log):
+        print(f"cancelled the Slurm jobs this run left behind: {' '.join(left_over)}", file=sys.stderr)
 
 
 onsuccess:

@@ -126,25 +126,19 @@ def no_fcn_score(ground_truth_path: Path, dataset: str, split: str) -> dict[str,
     return result
 
 
-def _palette_of(ground_truth_path: Path | None) -> Palette:
-    if ground_truth_path is None:
-        return FACADES
-    name = json.loads(Path(ground_truth_path).read_text()).get("palette", FACADES.name)
-    return PALETTES[name] if name else FACADES
-
-
-def fcn_left_out(ground_truth_path: Path | None, direction: str) -> str | None:
-    """Why a run's FCN scores are left out (one line), or None when they are computed.
+def fcn_setup(ground_truth_path: Path | None, direction: str) -> tuple[str | None, Palette]:
+    """Why a run's FCN scores are left out (one line; None when they are computed), and
+    the palette its label maps are read with, from the dataset's ground-truth record.
 
     FCN scores segment generated photos, so they need the label map as the input
     (``BtoA`` in the facades layout) and a dataset where the score means something.
     """
+    record = json.loads(Path(ground_truth_path).read_text()) if ground_truth_path is not None else {}
+    palette = PALETTES[record["palette"]] if record.get("palette") else FACADES
     if direction != "BtoA":
-        return f"direction {direction}: the generated images are label maps, not photos"
-    if ground_truth_path is None:
-        return None
-    check = json.loads(Path(ground_truth_path).read_text()).get("fcn_check", {"usable": True})
-    return None if check["usable"] else check["reason"]
+        return f"direction {direction}: the generated images are label maps, not photos", palette
+    check = record.get("fcn_check", {"usable": True})
+    return (None if check["usable"] else check["reason"]), palette
 
 
 def fcn_scores(model: nn.Module, photos: np.ndarray, labels: np.ndarray, device: torch.device) -> dict[str, float]:
@@ -346,11 +340,11 @@ def evaluate_run(
         # loaded for the first snapshot that needs scoring; the run shares size and direction
         nonlocal scoring
         if scoring is None:
-            left_out = fcn_left_out(ground_truth, cfg.direction)
+            left_out, palette = fcn_setup(ground_truth, cfg.direction)
             if left_out:
                 log.info("FCN scores left out: %s", left_out)
             scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path,
-                                    torch_device, weights, left_out, _palette_of(ground_truth))
+                                    torch_device, weights, left_out, palette)
         return scoring
 
     results = []

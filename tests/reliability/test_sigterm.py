@@ -2,7 +2,7 @@
 
 Snakemake 9.27.1's SIGTERM handler takes the scheduler's lock on the main thread, which
 holds that lock during post-processing: Snakemake hangs for ever
-(:mod:`pix2pix_ablation.sigterm`). The workflow's ``onstart:`` moves the handler off the
+(:mod:`pix2pix_ablation.interrupts`). The workflow's ``onstart:`` moves the handler off the
 main thread. Here the window is made wide on purpose: a job with 300 outputs, whose
 post-processing writes one metadata record per output while holding the lock, and the
 signal is sent when the first records appear. The same run without the hook is the
@@ -28,7 +28,7 @@ OUTPUTS = 300
 SNAKEFILE = f"""
 import sys
 sys.path.insert(0, {str(ROOT / "src")!r})
-from pix2pix_ablation.sigterm import run_sigterm_handler_off_main_thread
+from pix2pix_ablation.interrupts import run_sigterm_handler_off_main_thread
 
 N = {OUTPUTS}
 
