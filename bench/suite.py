@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -65,14 +64,11 @@ def _result(proc: subprocess.Popen) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     import torch
 
-    from pix2pix_ablation.environment import native_bf16
+    from pix2pix_ablation.environment import cpu_model, native_bf16
 
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
-    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
-    return {"cuda": cuda, "device": torch.cuda.get_device_name(0) if cuda else f"CPU: {cpu_model}",
+    return {"cuda": cuda, "device": torch.cuda.get_device_name(0) if cuda else f"CPU: {cpu_model()}",
             "gpu_memory_gb": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1) if cuda else None,
             "cpus": os.cpu_count(), "native_bf16": native_bf16(device), "torch": torch.__version__}
 

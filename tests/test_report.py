@@ -342,7 +342,7 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
     assert paired.count("<tr>") == 1 + len(tables.METRICS)  # header + one row per metric
     assert "RANDOM Inception" in out["table.html"].read_text()
     assert Image.open(out["points.png"]).size[0] > 400
-    metrics_panel.summary_outputs(files, gt, [{"name": "base", "categories": "loss", "description": "d"},
+    metrics_panel.summary_outputs(files, {"facades": gt}, [{"name": "base", "categories": "loss", "description": "d"},
                                               {"name": "other", "categories": "loss", "description": ""}],
                                   tmp_path / "s.html", tmp_path / "s.tsv")
     tsv = pd.read_csv(tmp_path / "s.tsv", sep="\t")

@@ -20,7 +20,14 @@ import pytest
 
 from pix2pix_ablation.interrupts import cancel_left_over_slurm_jobs
 
-from .workflow_util import make_workdir, planned_jobs, snakemake, snakemake_command, tiny_workflow_config
+from .workflow_util import (
+    make_workdir,
+    planned_jobs,
+    slurm_job_field,
+    snakemake,
+    snakemake_command,
+    tiny_workflow_config,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,15 +58,10 @@ def _start_and_wait_for_a_checkpoint(tmp_path: Path, epochs: int) -> tuple[Path,
     return work, proc, log, job_id
 
 
-def _slurm_state(job_id: str) -> str:
-    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
-    return re.search(r"JobState=(\w+)", out).group(1)
-
-
 def _settled_state(job_id: str, timeout: float = 60) -> str:
     """The job's state once Slurm is done with it (a cancelled job is COMPLETING for a moment)."""
     deadline = time.monotonic() + timeout
-    while (state := _slurm_state(job_id)) in {"CONFIGURING", "PENDING", "RUNNING", "COMPLETING"}:
+    while (state := slurm_job_field(job_id, "JobState")) in {"CONFIGURING", "PENDING", "RUNNING", "COMPLETING"}:
         if time.monotonic() > deadline:
             break
         time.sleep(0.2)  # polling interval of a bounded wait on Slurm, not a synchronisation
@@ -68,7 +70,7 @@ def _settled_state(job_id: str, timeout: float = 60) -> str:
 
 def test_ctrl_c_cancels_the_running_slurm_job(tmp_path):
     work, proc, log, job_id = _start_and_wait_for_a_checkpoint(tmp_path, epochs=2000)
-    assert _slurm_state(job_id) == "RUNNING"
+    assert slurm_job_field(job_id, "JobState") == "RUNNING"
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) != 0
     state = _settled_state(job_id)
@@ -109,6 +111,6 @@ def test_left_over_jobs_are_cancelled_by_the_run_id_in_the_log(tmp_path):
         assert cancel_left_over_slurm_jobs([local_log, tmp_path / "absent.log"]) == []
         assert cancel_left_over_slurm_jobs([log, local_log]) == [ours]
         assert _settled_state(ours) == "CANCELLED"
-        assert _slurm_state(theirs) in {"PENDING", "RUNNING"}, "a job of another run was cancelled"
+        assert slurm_job_field(theirs, "JobState") in {"PENDING", "RUNNING"}, "a job of another run was cancelled"
     finally:
         subprocess.run(["scancel", ours, theirs], check=False)

@@ -136,6 +136,13 @@ def snakemake(workdir: Path, *args: str, timeout: float = 900, env: dict | None 
     return run
 
 
+def slurm_job_field(job_id: str, field: str) -> str:
+    """One field of ``scontrol show job`` on the local test cluster (finished jobs stay
+    visible: MinJobAge=3600)."""
+    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
+    return re.search(rf"\b{field}=(\S*)", out).group(1)
+
+
 def planned_jobs(output: str) -> dict[str, int]:
     """Rule -> job count from the 'Job stats' table of a (dry) run."""
     block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""

@@ -132,15 +132,25 @@ def allocator_state() -> str:
 _allocator_tuned = False
 
 
-def _cpu_flags() -> set[str]:
+def _cpuinfo(*keys: str) -> str | None:
+    """The first CPU's value of the first of ``keys`` in /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith(("flags", "Features")):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(keys):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def _cpu_flags() -> set[str]:
+    return set((_cpuinfo("flags", "Features") or "").split())
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``AMD EPYC``), which the machine kind of a CPU figure is named by."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 # what native bf16 means per device type, and what emulation cost where it was measured
@@ -185,7 +195,7 @@ def bf16_line(device: torch.device) -> str:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
 
 
 def versions() -> dict[str, Any]:

@@ -41,7 +41,7 @@ from pix2pix_ablation.synth import make_dataset
 from pix2pix_ablation.trainer import train
 
 from ..test_slurm_workflow import _squeue
-from ..workflow_util import make_workdir, snakemake, tiny_workflow_config
+from ..workflow_util import make_workdir, slurm_job_field, snakemake, tiny_workflow_config
 from .conftest import CHILD_ENV
 
 pytestmark = [
@@ -60,14 +60,8 @@ def submitted(stdout: str) -> list[tuple[str, str]]:
     return [(rule, job_id) for job_id, rule in found]
 
 
-def job_field(job_id: str, field: str) -> str:
-    """One field of ``scontrol show job`` (finished jobs stay visible: MinJobAge=3600)."""
-    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
-    return re.search(rf"\b{field}=(\S*)", out).group(1)
-
-
 def time_limit_minutes(job_id: str) -> int:
-    hours, minutes, seconds = map(int, job_field(job_id, "TimeLimit").split(":"))  # 00:02:00
+    hours, minutes, seconds = map(int, slurm_job_field(job_id, "TimeLimit").split(":"))  # 00:02:00
     return hours * 60 + minutes + (seconds > 0)
 
 
@@ -189,8 +183,8 @@ def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp
 
     # Slurm requeued it (same job id, one restart); Snakemake submitted it once
     assert submitted(run.stdout) == [("train", train_job)], run.stdout[-3000:]
-    assert job_field(train_job, "Restarts") == "1" and job_field(train_job, "Requeue") == "1"
-    assert job_field(train_job, "JobState") == "COMPLETED" and job_field(high_job, "JobState") == "COMPLETED"
+    assert slurm_job_field(train_job, "Restarts") == "1" and slurm_job_field(train_job, "Requeue") == "1"
+    assert slurm_job_field(train_job, "JobState") == slurm_job_field(high_job, "JobState") == "COMPLETED"
     log = (run_dir / "train.log").read_text()  # the requeued run's
     resumed_at = int(re.search(r"resuming from iteration (\d+)", log).group(1))
     assert 0 < resumed_at < iterations
@@ -239,5 +233,5 @@ def test_deterministic_failures_fail_once_and_a_gpu_job_without_cuda_fails_at_on
     # it failed before anything else: no config saved, no data decoded, no checkpoint
     assert sorted(p.name for p in run_dir.iterdir()) == ["train.log"]
     train_job = dict(jobs)["train"]
-    print(f"\nGPU job without CUDA: Slurm RunTime {job_field(train_job, 'RunTime')} "
-          f"(job start-up included), state {job_field(train_job, 'JobState')}")
+    print(f"\nGPU job without CUDA: Slurm RunTime {slurm_job_field(train_job, 'RunTime')} "
+          f"(job start-up included), state {slurm_job_field(train_job, 'JobState')}")

@@ -59,7 +59,7 @@ def write_paired(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None
 
 def summary_outputs(
     arm_files: Sequence[tuple[str, str | os.PathLike[str], int]],
-    ground_truth: Mapping[str, str | os.PathLike[str]] | str | os.PathLike[str] | None,
+    ground_truths: Mapping[str, str | os.PathLike[str]],
     experiments: Sequence[Mapping[str, str]],
     html_out: str | os.PathLike[str],
     tsv_out: str | os.PathLike[str],
@@ -68,7 +68,6 @@ def summary_outputs(
     runs = read_runs(arm_files)
     summary = summarize(runs, order)
     # one FCN upper bound per dataset (the segmenter of each on its real photos)
-    by_dataset = ground_truth if isinstance(ground_truth, Mapping) else {"": ground_truth}
-    uppers = {name: _upper(path) for name, path in by_dataset.items()}
+    uppers = {name: _upper(path) for name, path in ground_truths.items()}
     write_summary(html_out, tsv_out, runs, summary, experiments, {k: v for k, v in uppers.items() if v})
     return summary

@@ -13,7 +13,14 @@ from ..atomic import atomic_open
 from .html import Cell, Row, table_html, write_page
 from .tables import LOWER_IS_BETTER, METRIC_TITLES, METRICS, arrow, best_arms, fmt
 
-UPPER_LABEL = "FCN upper bound (real photos)"
+
+def upper_label(dataset: str = "") -> str:
+    """The pinned row of the segmenter on real photos; named by dataset where there are several."""
+    return f"FCN upper bound (real photos, {dataset})" if dataset else "FCN upper bound (real photos)"
+
+
+UPPER_LABEL = upper_label()
+
 # an arm with one seed has no interval over seeds: its bootstrap interval over test images is
 # shown instead, in other brackets, because it measures a different (smaller) uncertainty
 SEEDS_CI = "[{}, {}]"
@@ -194,7 +201,7 @@ def write_summary(
     }
     names, titles = metric_header(metrics)
     rows = metric_rows(summary, order, metrics, lead) + [
-        upper_row(upper, 6, metrics, f"{UPPER_LABEL[:-1]}, {name})" if len(uppers) > 1 else UPPER_LABEL)
+        upper_row(upper, 6, metrics, upper_label(name if len(uppers) > 1 else ""))
         for name, upper in uppers.items()
     ]
     table = table_html(["experiment", "dataset", "categories", "description", "epoch", "seeds", *names], rows,
