@@ -129,3 +129,20 @@ def test_translation_in_eval_mode_runs_batched_with_the_same_result(tiny_data):
     batched = evaluate.translate(generator, pairs, "eval", 0, torch.device("cpu"), batch_size=4)
     # running statistics: batching changes float rounding at most
     assert np.abs(one.astype(int) - batched.astype(int)).max() <= 1
+
+
+def test_per_image_files_reproduce_the_set_level_scores(scored_run, tiny_data):
+    """features.npy and confusion.npy (what the findings resample) give back FID and the FCN scores."""
+    from pix2pix_ablation.metrics import frechet_distance
+
+    root, segmenter, features = scored_run
+    run = _evaluate(root, tiny_data, segmenter, features)
+    for result in run["epochs"]:
+        epoch_dir = root / "run" / "eval" / f"epoch{result['epoch']:03d}"
+        fake = np.load(epoch_dir / "features.npy")
+        assert fake.shape == (4, 2048) and fake.dtype == np.float32
+        assert frechet_distance(fake, np.load(features)) == pytest.approx(result["metrics"]["fid"], rel=1e-5)
+        confusion = np.load(epoch_dir / "confusion.npy")
+        assert confusion.shape[0] == 4 and confusion.sum() == 4 * 32 * 32  # every pixel of every image
+        assert evaluate.fcn_metrics(confusion.sum(0)) == pytest.approx(
+            {k: v for k, v in result["metrics"].items() if k.startswith("fcn_")})

@@ -338,8 +338,8 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
     base_ssim = summary[(summary["arm"] == "base") & (summary["metric"] == "ssim")]["mean"].item()
     assert base_ssim == pytest.approx(0.505)  # the arm's own epoch, not the decoy
     paired = out["paired.html"].read_text()
-    assert paired.count(">not significant<") == len(tables.METRICS)  # 2 seeds, diffs 0.05 and 0.07
-    assert paired.count("<tr>") == 1 + len(tables.METRICS)  # header + one row per metric
+    assert paired.count(">not significant<") == len(METRIC_VALUES)  # 2 seeds, diffs 0.05 and 0.07
+    assert paired.count("<tr>") == 1 + len(METRIC_VALUES)  # header + one row per metric
     assert "RANDOM Inception" in out["table.html"].read_text()
     assert Image.open(out["points.png"]).size[0] > 400
     metrics_panel.summary_outputs(files, {"facades": gt}, [{"name": "base", "categories": "loss", "description": "d"},
@@ -483,10 +483,13 @@ def test_a_report_with_another_configfile_still_describes_the_run(tiny_report):
 def test_report_outputs_carry_the_statistics(tiny_report):
     panel = tiny_report["dir"] / "results" / "report" / "norm--baseline"
     paired = (panel / "paired.html").read_text()
-    assert paired.count("<tr>") == 1 + len(tables.METRICS)
+    # every metric the run scored (LPIPS is left out without its weights)
+    scored = set(pd.read_csv(tiny_report["dir"] / "results" / "metrics.tsv", sep="\t")["metric"])
+    assert scored == set(tables.METRICS) - {"lpips"}
+    assert paired.count("<tr>") == 1 + len(scored)
     assert "no test possible" not in paired  # both arms have seeds 0 and 1
     loss = (tiny_report["dir"] / "results" / "report" / "loss--baseline" / "paired.html").read_text()
-    assert loss.count(">1 seed: no test possible<") == len(tables.METRICS)
+    assert loss.count(">1 seed: no test possible<") == len(scored)
     # 3 grid images of 64 px; rows: input, one per arm (or saved epoch), ground truth
     header = grids.layout_for(["x"], 3, 64).header_height
     for name in ("norm--baseline", "saved-epochs--baseline", "other--odd"):

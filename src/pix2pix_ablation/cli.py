@@ -48,6 +48,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .atomic import write_text
+    from .metrics import registry
+    from .schema import README
+
+    if args.write:
+        write_text(README, registry.with_definitions(README.read_text()))
+        print(f"wrote {README}")
+    else:
+        sys.stdout.write(registry.definitions_markdown())
+    return 0
+
+
 def cmd_knobs(args: argparse.Namespace) -> int:
     from .schema import knob_schema_text, knob_table, write_generated
 
@@ -89,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true",
                    help="rewrite workflow/schemas/knobs.schema.yaml and the README's table (after adding a knob)")
     p.set_defaults(func=cmd_knobs)
+
+    p = sub.add_parser("metrics", help="every reported metric: direction, family, definition (markdown)")
+    p.add_argument("--write", action="store_true",
+                   help="rewrite the README's metric definitions from the registry (after adding a metric)")
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("synth", help="write a synthetic facades-format dataset")
     p.add_argument("--out", required=True)

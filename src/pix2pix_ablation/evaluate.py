@@ -36,8 +36,8 @@ from .metrics import (
     load_inception,
     load_segmenter,
     mean_ci_over_seeds,
-    per_image_metrics,
     random_inception,
+    registry,
     save_segmenter,
     scores_from_confusion,
     segment,
@@ -48,9 +48,10 @@ from .palette import FACADES, PALETTES, Palette, rgb_to_class
 
 log = logging.getLogger(__name__)
 
-FCN_KEYS = ("per_pixel_acc", "per_class_acc", "mean_iou")
-# part of every evaluation's settings: results scored with other definitions are scored again
-METRIC_DEFINITIONS = "ssim-wang2004/kid-unbiased/fcn-reference/translate-batch1"
+# part of every evaluation's settings: results scored with other definitions (or another way of
+# translating) are scored again
+METRIC_DEFINITIONS = f"registry-{registry.definitions_id()}/translate-batch1"
+NO_LPIPS_WEIGHTS = "no LPIPS weights were given (evaluation.lpips)"
 
 
 def _nhwc(images: torch.Tensor) -> np.ndarray:
@@ -144,8 +145,13 @@ def fcn_setup(ground_truth_path: Path | None, direction: str) -> tuple[str | Non
 def fcn_scores(model: nn.Module, photos: np.ndarray, labels: np.ndarray, device: torch.device) -> dict[str, float]:
     if photos.shape[1] != labels.shape[1]:
         photos = _resize(photos, labels.shape[1])
-    cm = confusion_matrix(segment(model, photos, device=device), labels, model.num_classes)
-    return {f"fcn_{k}": v for k, v in scores_from_confusion(cm).items() if k in FCN_KEYS}
+    return fcn_metrics(confusion_matrix(segment(model, photos, device=device), labels, model.num_classes))
+
+
+def fcn_metrics(confusion: np.ndarray) -> dict[str, float]:
+    """The registry's FCN scores (``fcn_*``) of one confusion matrix over a set."""
+    scores = scores_from_confusion(confusion)
+    return {m.key: scores[m.key.removeprefix("fcn_")] for m in registry.of_source("segmenter")}
 
 
 def _resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -211,11 +217,19 @@ class _Scoring:
     labels: np.ndarray | None  # N,H,W class map of the input label images; None: no FCN scores
     segmenter: nn.Module | None
     fcn_left_out: str | None  # why there are no FCN scores
+    left_out: dict[str, str]  # registered metrics this run is not scored on, and why
+    resources: dict[str, Any]  # what per-image metric functions need beyond the images (device, LPIPS)
+
+
+def _left_out(fcn_left_out: str | None, lpips_left_out: str | None) -> dict[str, str]:
+    reasons = {"segmenter": fcn_left_out, "lpips": lpips_left_out}
+    return {m.key: reasons[m.source] for m in registry.METRICS if reasons.get(m.source)}
 
 
 def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_features_path: Path, inception: str,
                   segmenter_path: Path | None, device: torch.device, weights: Path | None,
-                  fcn_left_out: str | None, palette: Palette) -> _Scoring:
+                  fcn_left_out: str | None, palette: Palette, lpips: tuple[Path, Path] | None,
+                  lpips_left_out: str | None) -> _Scoring:
     pairs = load_split(Path(data_dir), split, cfg.crop_size, cfg.direction)
     feats_real = np.load(real_features_path)
     if len(feats_real) != len(pairs):
@@ -230,12 +244,36 @@ def _load_scoring(cfg: ExperimentConfig, data_dir: Path, split: str, real_featur
         labels=None if fcn_left_out else rgb_to_class(_nhwc(pairs.inputs), palette),
         segmenter=None if fcn_left_out else load_segmenter(segmenter_path, device),
         fcn_left_out=fcn_left_out,
+        left_out=_left_out(fcn_left_out, lpips_left_out),
+        resources={"device": device, "lpips": None if lpips_left_out else _load_lpips(lpips, device)},
     )
+
+
+def _load_lpips(weights: tuple[Path, Path], device: torch.device) -> nn.Module:
+    from .metrics.lpips import load_lpips
+
+    backbone, linear = weights
+    return load_lpips(backbone, linear, device)
+
+
+def _per_image_confusion(pred: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """(N, C, C) confusion matrices, one per image (rows = ground truth); their sum is the set's."""
+    return np.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, labels, strict=True)])
+
+
+def _segmented(scoring: _Scoring, fake: np.ndarray) -> np.ndarray:
+    photos = fake if fake.shape[1] == scoring.labels.shape[1] else _resize(fake, scoring.labels.shape[1])
+    return segment(scoring.segmenter, photos, device=scoring.device)
 
 
 def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[[ExperimentConfig], _Scoring],
                     out_dir: Path, spec: dict[str, Any], save_images: bool, cache_dir: Path | None) -> dict[str, Any]:
-    """Translate the split with one snapshot; write its images, per_image.tsv and metrics.json."""
+    """Translate the split with one snapshot; write its images, per-image scores, the generated
+    images' Inception features, per-image confusion matrices and metrics.json.
+
+    The per-image files let the findings resample test images for every metric, set-level
+    ones included, without translating again.
+    """
     cfg, generator, epoch = load_snapshot(snapshot, device)
     if spec["eval_mode"] is not None:  # a scoring knob: the row's value, not the one it was trained under
         cfg = cfg.replace(eval_mode=spec["eval_mode"])
@@ -245,27 +283,36 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         for name, image in zip(scoring.pairs.names, fake, strict=True):
             save_png(out_dir / layout.IMAGES / f"{name}.png", image)
 
-    per_image = per_image_metrics(fake, scoring.real)
-    per_image.insert(0, "image", scoring.pairs.names)
+    left_out = dict(scoring.left_out)
+    n_boot = spec["bootstrap"]
+    metrics: dict[str, float] = {}
+    intervals: dict[str, list[float]] = {}
+    per_image = pd.DataFrame({"image": scoring.pairs.names})
+    for m in registry.per_image_metrics():
+        if m.key in left_out:
+            continue
+        values = np.asarray(m.function()(fake, scoring.real, scoring.resources), dtype=np.float64)
+        per_image[m.key] = values
+        metrics[m.key] = float(values.mean())
+        intervals[m.key] = list(bootstrap_ci(values, n_boot=n_boot, seed=cfg.seed))
     with atomic_open(out_dir / layout.PER_IMAGE) as fh:
         per_image.to_csv(fh, sep="\t", index=False)
 
     feats_fake = _features(fake, scoring.inception, cache_dir, scoring.device)
-    n_boot = spec["bootstrap"]
+    with atomic_open(out_dir / layout.FEATURES, "wb") as fh:
+        np.save(fh, feats_fake.astype(np.float32))
+    kid_subset = min(spec["kid_subset_size"], len(fake))
     fid_kid = bootstrap_fid_kid(feats_fake, scoring.feats_real, n_boot=n_boot, seed=cfg.seed,
-                                kid_subset_size=min(spec["kid_subset_size"], len(fake)))
-
-    metrics: dict[str, float] = {}
-    intervals: dict[str, list[float]] = {}
-    for key in ("ssim", "psnr", "l1"):
-        values = per_image[key].to_numpy(dtype=float)
-        metrics[key] = float(values.mean())
-        intervals[key] = list(bootstrap_ci(values, n_boot=n_boot, seed=cfg.seed))
+                                kid_subset_size=kid_subset)
     metrics["fid"], metrics["kid"] = fid_kid["fid"], fid_kid["kid"]
     intervals["fid"] = [fid_kid["fid_low"], fid_kid["fid_high"]]
     intervals["kid"] = [fid_kid["kid_low"], fid_kid["kid_high"]]
     if scoring.segmenter is not None and scoring.labels is not None:
-        metrics.update(fcn_scores(scoring.segmenter, fake, scoring.labels, scoring.device))
+        confusion = _per_image_confusion(_segmented(scoring, fake), scoring.labels, scoring.segmenter.num_classes)
+        with atomic_open(out_dir / layout.CONFUSION, "wb") as fh:
+            np.save(fh, confusion)
+        metrics.update(fcn_metrics(confusion.sum(0)))
+    registry.check_complete(metrics, left_out)
 
     result = {
         "experiment": cfg.name,
@@ -273,9 +320,11 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         "epoch": epoch,
         "split": spec["split"],
         "images": len(fake),
+        "kid_subset_size_used": kid_subset,
         "eval_mode": cfg.eval_mode,
         "inception": spec["inception"],
         "fcn_left_out": scoring.fcn_left_out,
+        "left_out": left_out,
         "metrics": metrics,
         "ci95": intervals,
         "config_hash": cfg.hash(),
@@ -314,6 +363,8 @@ def evaluate_run(
     weights: Path | None = None,
     ground_truth: Path | None = None,
     eval_mode: str | None = None,
+    lpips: tuple[Path, Path] | None = None,
+    lpips_left_out: str | None = None,
 ) -> dict[str, Any]:
     """Score the snapshots of ``epochs`` in ``checkpoints``; write ``out_dir/metrics.json`` and ``per_image.tsv``.
 
@@ -322,8 +373,12 @@ def evaluate_run(
     a snapshot already scored with the same weights (by content hash) and the same
     evaluation settings is not scored again: a killed or re-run evaluation keeps what
     it had finished. ``eval_mode`` (a scoring knob, outside the run's hash) overrides
-    the one stored in the snapshots; None keeps theirs.
+    the one stored in the snapshots; None keeps theirs. ``lpips`` is the (backbone,
+    linear layers) weight files; without them LPIPS is left out, for the reason
+    ``lpips_left_out``.
     """
+    if lpips is None and not lpips_left_out:
+        lpips_left_out = NO_LPIPS_WEIGHTS
     if not epochs:
         raise ValueError(f"{out_dir}: no saved epochs to evaluate")
     out_dir = Path(out_dir)
@@ -331,6 +386,7 @@ def evaluate_run(
     base_spec = {"definitions": METRIC_DEFINITIONS, "split": split, "inception": inception, "eval_mode": eval_mode,
                  "kid_subset_size": kid_subset_size,
                  "bootstrap": n_boot, "real_features_sha256": file_sha256(real_features_path),
+                 "lpips_sha256": [file_sha256(p) for p in lpips] if lpips and not lpips_left_out else None,
                  # a changed verdict on the FCN score re-scores (the segmenter is retrained with it)
                  "segmenter_sha256": file_sha256(segmenter_path)
                  if segmenter_path and Path(segmenter_path).exists() else None}
@@ -344,7 +400,7 @@ def evaluate_run(
             if left_out:
                 log.info("FCN scores left out: %s", left_out)
             scoring = _load_scoring(cfg, data_dir, split, real_features_path, inception, segmenter_path,
-                                    torch_device, weights, left_out, palette)
+                                    torch_device, weights, left_out, palette, lpips, lpips_left_out)
         return scoring
 
     results = []

@@ -19,6 +19,9 @@ CHECKPOINTS = "checkpoints"
 EVAL_DIR = "eval"  # the run's evaluation: every saved epoch
 METRICS = "metrics.json"  # in eval/ (the run) and in eval/epochNNN/ (one snapshot)
 PER_IMAGE = "per_image.tsv"
+# in eval/epochNNN/, row i = image i of per_image.tsv: what the findings resample set-level metrics from
+FEATURES = "features.npy"  # Inception pool features of the generated images (N x 2048 float32)
+CONFUSION = "confusion.npy"  # the segmenter's confusion matrix per generated image (N x C x C int64)
 IMAGES = "images"  # in eval/epochNNN/: the translated split, one PNG per image
 
 

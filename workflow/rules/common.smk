@@ -40,6 +40,7 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     SUMMARY_TSV,
     TRAIN_LOG,
 )
+from pix2pix_ablation.metrics import registry  # noqa: E402
 from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
 from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
 from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
@@ -204,6 +205,8 @@ def get_final_output():
 
 
 REPORT_CFG = config["report"]
+# the captions' words for the metrics, from the metric registry
+METRIC_PHRASES = {"metrics": registry.families_phrase(), "directions": registry.direction_phrase()}
 PANELS = {p.id: p for p in build_panels(EXPERIMENTS, COMPARISONS, REPORT_CFG["epochs_experiment"])}
 SUMMARY_FILES = {"table": f"{SUMMARY_DIR}/experiments.html", "tsv": f"{SUMMARY_DIR}/experiments.tsv"}
 CAPTIONS = "../../report"

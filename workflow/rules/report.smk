@@ -24,7 +24,7 @@ rule report_panel:
         panel=panel_files,
         # read by the captions only (report/*.rst), which also read the panel's title and axis
         caption=lambda wc: {"seeds": seeds_phrase(panel(wc).arms), "reference": panel(wc).arms[0].label,
-                            "n_arms": len(panel(wc).arms)},
+                            "n_arms": len(panel(wc).arms), **METRIC_PHRASES},
     log:
         f"{LOGS}/report/{{comparison}}.log",
     localrule: True
@@ -60,6 +60,7 @@ rule report_summary:
             for name, e in EXPERIMENTS.items()
         ],
         seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
+        directions=METRIC_PHRASES["directions"],
         n_experiments=len(EXPERIMENTS),
     log:
         f"{LOGS}/report/summary.log",

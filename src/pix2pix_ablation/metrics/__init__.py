@@ -1,64 +1,37 @@
-"""Evaluation metrics: per-image SSIM/PSNR/L1, FID/KID on Inception features, the
-FCN-score of a facades segmenter, and bootstrap / across-seed intervals.
+"""Evaluation metrics: per-image SSIM/PSNR/L1/LPIPS, FID/KID on Inception features, the
+FCN-score of a segmenter, and bootstrap / across-seed intervals.
 
 Everything here is a pure function of uint8 (N, H, W, 3) image arrays, feature matrices
 or class maps; reading checkpoints and translating test images is the caller's job.
+What each metric is lives in :mod:`.registry`.
+
+Names are imported on first use (PEP 562), so that ``metrics.registry`` and the other
+torch-free modules can be imported by the report jobs without loading torch.
 """
 
-from .bootstrap import bootstrap_ci, bootstrap_fid_kid, mean_ci_over_seeds
-from .errors import MetricsError
-from .fid import (
-    cached_features,
-    features_cache_key,
-    frechet_distance,
-    inception_features,
-    inception_weights_path,
-    kernel_inception_distance,
-    load_inception,
-    polynomial_kernel,
-    random_inception,
-)
-from .image_quality import PSNR_CAP, per_image_metrics
-from .inception_weights import fetch_inception_weights, hub_copy
-from .segmentation import (
-    ARCHS,
-    SmallFCN,
-    build_segmenter,
-    confusion_matrix,
-    load_segmenter,
-    per_class_iou,
-    save_segmenter,
-    scores_from_confusion,
-    segment,
-    train_segmenter,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ARCHS",
-    "PSNR_CAP",
-    "MetricsError",
-    "SmallFCN",
-    "bootstrap_ci",
-    "bootstrap_fid_kid",
-    "build_segmenter",
-    "cached_features",
-    "confusion_matrix",
-    "features_cache_key",
-    "fetch_inception_weights",
-    "frechet_distance",
-    "hub_copy",
-    "inception_features",
-    "inception_weights_path",
-    "kernel_inception_distance",
-    "load_inception",
-    "load_segmenter",
-    "mean_ci_over_seeds",
-    "per_class_iou",
-    "per_image_metrics",
-    "polynomial_kernel",
-    "random_inception",
-    "save_segmenter",
-    "scores_from_confusion",
-    "segment",
-    "train_segmenter",
-]
+import importlib
+from typing import Any
+
+_SOURCES = {
+    ".bootstrap": ("bootstrap_ci", "bootstrap_fid_kid", "mean_ci_over_seeds"),
+    ".errors": ("MetricsError",),
+    ".fid": ("cached_features", "features_cache_key", "frechet_distance", "inception_features",
+             "inception_weights_path", "kernel_inception_distance", "load_inception", "polynomial_kernel",
+             "random_inception"),
+    ".image_quality": ("PSNR_CAP", "per_image_metrics"),
+    ".inception_weights": ("fetch_inception_weights", "hub_copy"),
+    ".segmentation": ("ARCHS", "SmallFCN", "build_segmenter", "confusion_matrix", "load_segmenter",
+                      "per_class_iou", "save_segmenter", "scores_from_confusion", "segment", "train_segmenter"),
+}
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value

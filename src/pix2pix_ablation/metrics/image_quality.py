@@ -10,6 +10,9 @@ different metric: 0.1 higher on a smooth image with noise of sigma 20 grey level
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -47,20 +50,33 @@ def ssim(fake: np.ndarray, real: np.ndarray) -> float:
     ))
 
 
-def per_image_metrics(fake: np.ndarray, real: np.ndarray) -> pd.DataFrame:
-    """One row per image pair with columns ``ssim``, ``psnr`` (dB, capped at PSNR_CAP), ``l1``.
-
-    ``ssim`` is :func:`ssim`. ``l1`` is the mean absolute difference on the [-1, 1] scale
-    the generator is trained on (|a - b| / 127.5), so it is directly comparable with the
-    training L1 loss.
-    """
+def ssim_per_image(fake: np.ndarray, real: np.ndarray, resources: Mapping[str, Any] | None = None) -> np.ndarray:
+    """:func:`ssim` of every image pair (the registry's ``ssim``)."""
     _check_pair(fake, real)
-    rows = []
+    return np.array([ssim(f, r) for f, r in zip(fake, real, strict=True)], dtype=np.float64)
+
+
+def psnr_per_image(fake: np.ndarray, real: np.ndarray, resources: Mapping[str, Any] | None = None) -> np.ndarray:
+    """PSNR (dB, data range 255) of every image pair, capped at :data:`PSNR_CAP`."""
+    _check_pair(fake, real)
+    out = []
     for f, r in zip(fake, real, strict=True):
         if np.array_equal(f, r):
-            psnr = PSNR_CAP  # skimage would divide by a zero MSE
+            out.append(PSNR_CAP)  # skimage would divide by a zero MSE
         else:
-            psnr = min(float(peak_signal_noise_ratio(r, f, data_range=DATA_RANGE)), PSNR_CAP)
-        l1 = np.abs(f.astype(np.float64) - r.astype(np.float64)).mean() / 127.5
-        rows.append((ssim(f, r), psnr, float(l1)))
-    return pd.DataFrame(rows, columns=["ssim", "psnr", "l1"])
+            out.append(min(float(peak_signal_noise_ratio(r, f, data_range=DATA_RANGE)), PSNR_CAP))
+    return np.array(out, dtype=np.float64)
+
+
+def l1_per_image(fake: np.ndarray, real: np.ndarray, resources: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Mean absolute difference of every pair on the [-1, 1] scale the generator is trained on
+    (|a - b| / 127.5), directly comparable with the training L1 loss."""
+    _check_pair(fake, real)
+    diff = np.abs(fake.astype(np.float64) - real.astype(np.float64))
+    return diff.reshape(len(fake), -1).mean(1) / 127.5
+
+
+def per_image_metrics(fake: np.ndarray, real: np.ndarray) -> pd.DataFrame:
+    """One row per image pair with columns ``ssim``, ``psnr`` (dB, capped at PSNR_CAP), ``l1``."""
+    return pd.DataFrame({"ssim": ssim_per_image(fake, real), "psnr": psnr_per_image(fake, real),
+                         "l1": l1_per_image(fake, real)})

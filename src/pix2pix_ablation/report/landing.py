@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_open
+from ..metrics import registry
 
 
 def _one_or_all(values: Sequence[Any]) -> Any:
@@ -69,6 +70,8 @@ def run_facts(manifest_paths: Sequence[Path], metric_files: Sequence[Path], grou
             "images": _one_or_all([e["images"] for e in scored]),
             "inception": _one_or_all([e["inception"] for e in scored]),
             "kid_subset_size": _one_or_all([e["evaluation"]["kid_subset_size"] for e in scored]),
+            # KID's subsets hold min(kid_subset_size, N) images: what was used, not what was asked
+            "kid_subset_size_used": _one_or_all([e["kid_subset_size_used"] for e in scored]),
             "bootstrap": _one_or_all([e["evaluation"]["bootstrap"] for e in scored]),
             "eval_mode": _one_or_all([e["eval_mode"] for e in scored]),
         },
@@ -81,6 +84,11 @@ def run_facts(manifest_paths: Sequence[Path], metric_files: Sequence[Path], grou
         "saved_epochs": list(configs[epochs_experiment]["save_epochs"]),
         # why runs have no FCN scores (one line each; none when every run has them)
         "fcn_left_out": list(dict.fromkeys(e["fcn_left_out"] for e in scored if e.get("fcn_left_out"))),
+        # every other metric left out, and why (LPIPS without its weights)
+        "left_out": list(dict.fromkeys(f"{registry.metric(k).title} left out: {reason}" for e in scored
+                                       for k, reason in e["left_out"].items()
+                                       if registry.metric(k).source != "segmenter")),
+        "directions": registry.direction_phrase(),
     }
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_open
+from ..metrics import registry
 from .html import Cell, Row, table_html, write_page
-from .tables import LOWER_IS_BETTER, METRIC_TITLES, METRICS, arrow, best_arms, fmt
+from .tables import METRICS, best_arms, fmt
 
 
 def upper_label(dataset: str = "") -> str:
@@ -96,8 +97,8 @@ def upper_row(upper: Mapping[str, float], n_lead: int, metrics: Sequence[str], l
 
 
 def metric_header(metrics: Sequence[str]) -> tuple[list[str], list[str]]:
-    names = [f"{METRIC_TITLES.get(m, m)} {arrow(m)}" for m in metrics]
-    titles = ["lower is better" if m in LOWER_IS_BETTER else "higher is better" for m in metrics]
+    names = [registry.metric(m).heading for m in metrics]
+    titles = ["higher is better" if registry.metric(m).higher_is_better else "lower is better" for m in metrics]
     return names, titles
 
 
@@ -121,7 +122,7 @@ def write_metrics_table(
         f"Mean over seeds with its 95% confidence interval [low, high] below it (Student t over seeds; with one "
         "seed, the bootstrap interval over test images ⟨low, high⟩ instead, where the evaluation recorded one). "
         f"Each seed's score is over {_images_phrase(runs)} test images. "
-        "★ marks the best mean per column: higher is better (↑) except L1, FID and KID (↓).",
+        f"★ marks the best mean per column: {registry.direction_phrase()}.",
         *bootstrap_note(summary),
         *(["The last row is not an arm: the FCN scores of the segmenter on the real test photos, "
            "the ceiling a perfect generator would reach."] if upper else []),
@@ -148,10 +149,10 @@ def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: 
     for rec in tests.itertuples():
         m = rec.metric
         rows.append(Row([
-            Cell(f"{METRIC_TITLES.get(m, m)} {arrow(m)}", sort=METRICS.index(m) if m in METRICS else m, kind="text"),
+            Cell(registry.metric(m).heading, sort=METRICS.index(m), kind="text"),
             Cell(rec.arm, kind="text"), Cell(rec.reference, kind="text"), Cell(str(rec.n_pairs), sort=rec.n_pairs),
             Cell(fmt(m, rec.arm_mean), sort=rec.arm_mean), Cell(fmt(m, rec.reference_mean), sort=rec.reference_mean),
-            Cell(f"{rec.mean_diff:+.{4 if m not in ('psnr', 'fid') else 2}f}", sort=rec.mean_diff),
+            Cell(registry.metric(m).fmt_diff(rec.mean_diff), sort=rec.mean_diff),
             p_cell(rec.p_value), p_cell(rec.p_holm),
             Cell(rec.verdict, best=rec.verdict.startswith("significant"), kind="text"),
             Cell(rec.favours or "–", kind="text"),

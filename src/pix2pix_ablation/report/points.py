@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..metrics import registry
 from .style import apply_theme, arm_colors, save_figure
-from .tables import METRIC_TITLES, METRICS, arrow
+from .tables import METRICS
 
 
 def plot_metric_points(
@@ -52,7 +53,7 @@ def plot_metric_points(
         if upper and metric in upper:
             ax.axhline(upper[metric], color="0.3", linestyle="--", linewidth=1.2, label="real photos")
             ax.legend(loc="best", fontsize=8, frameon=False)
-        ax.set_title(f"{METRIC_TITLES.get(metric, metric)} {arrow(metric)}")
+        ax.set_title(registry.metric(metric).heading)
         ax.set_xticks(x)
         ax.set_xticklabels(arm_order, rotation=35 if rotate else 0, ha="right" if rotate else "center")
         ax.set_xlim(-0.6, len(arm_order) - 0.4)

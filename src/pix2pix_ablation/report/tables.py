@@ -21,13 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-METRICS = ("ssim", "psnr", "l1", "fid", "kid", "fcn_per_pixel_acc", "fcn_per_class_acc", "fcn_mean_iou")
-METRIC_TITLES = {
-    "ssim": "SSIM", "psnr": "PSNR (dB)", "l1": "L1", "fid": "FID", "kid": "KID",
-    "fcn_per_pixel_acc": "FCN per-pixel acc.", "fcn_per_class_acc": "FCN per-class acc.", "fcn_mean_iou": "FCN mIoU",
-}
-LOWER_IS_BETTER = frozenset({"l1", "fid", "kid"})
-DIGITS = {"ssim": 3, "psnr": 2, "l1": 4, "fid": 2, "kid": 4}  # FCN scores: 3
+from ..metrics import registry
+
+METRICS = registry.KEYS
 ALPHA = 0.05
 RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception", "boot_low",
                "boot_high", "fcn_left_out"]
@@ -51,13 +47,11 @@ def t_interval(values: Sequence[float] | np.ndarray, alpha: float = ALPHA) -> tu
 
 
 def arrow(metric: str) -> str:
-    return "↓" if metric in LOWER_IS_BETTER else "↑"
+    return registry.metric(metric).arrow
 
 
 def fmt(metric: str, value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.{DIGITS.get(metric, 3)}f}"
+    return registry.metric(metric).fmt(value)
 
 
 def epoch_result(run: dict[str, Any], epoch: int, path: str | Path = "") -> dict[str, Any]:
@@ -86,6 +80,8 @@ def read_runs(arm_files: Iterable[tuple[str, str | os.PathLike[str], int]]) -> p
     for arm, path, epoch in arm_files:
         run = epoch_result(json.loads(Path(path).read_text()), epoch, path)
         for metric, value in run["metrics"].items():
+            if metric not in registry.BY_KEY:
+                raise KeyError(f"{path}: metric {metric!r} is not in the metric registry (metrics/registry.py)")
             low, high = _bootstrap_bounds(run, metric)
             rows.append({"arm": arm, "experiment": run["experiment"], "seed": int(run["seed"]),
                          "epoch": int(run["epoch"]), "metric": metric, "value": float(value),
@@ -116,7 +112,7 @@ def summarize(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[st
 
 
 def best_arms(summary: pd.DataFrame) -> dict[str, set[str]]:
-    """Per metric, the arm(s) with the best mean: highest, or lowest for L1, FID and KID.
+    """Per metric, the arm(s) with the best mean, in the metric's direction (the registry's).
 
     Ties (equal means) all count as best; NaN means never do.
     """
@@ -125,7 +121,7 @@ def best_arms(summary: pd.DataFrame) -> dict[str, set[str]]:
         finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
         if finite.empty:
             continue
-        target = finite["mean"].min() if metric in LOWER_IS_BETTER else finite["mean"].max()
+        target = finite["mean"].max() if registry.metric(str(metric)).higher_is_better else finite["mean"].min()
         best[str(metric)] = set(finite.loc[np.isclose(finite["mean"], target, rtol=1e-12, atol=0.0), "arm"])
     return best
 
@@ -203,7 +199,7 @@ def paired_tests(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence
             test = paired_test(values, ref)
             favours = ""
             if math.isfinite(test["mean_diff"]) and test["mean_diff"] != 0:
-                arm_better = (test["mean_diff"] < 0) == (metric in LOWER_IS_BETTER)
+                arm_better = (test["mean_diff"] > 0) == registry.metric(metric).higher_is_better
                 favours = arm if arm_better else reference
             out.append({"metric": metric, "arm": arm, "reference": reference, **test,
                         "arm_mean": float(np.mean(list(values.values()))),
@@ -221,5 +217,5 @@ def upper_bound(ground_truth: Mapping[str, float]) -> dict[str, float]:
     """
     if not ground_truth.get("fcn_check", {}).get("usable", True):
         return {}
-    return {m: float(ground_truth[m]) for m in METRICS if m.startswith("fcn_") and m in ground_truth}
+    return {m.key: float(ground_truth[m.key]) for m in registry.of_source("segmenter") if m.key in ground_truth}
 
