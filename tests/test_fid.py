@@ -120,8 +120,8 @@ def test_kid_of_whole_sets_matches_pair_by_pair_formula():
 def test_kid_over_random_subsets_matches_pair_by_pair_formula():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(30, 6)), rng.normal(0.3, 1.2, size=(25, 6))  # unequal sizes
-    # the same subsets: default_rng(seed), per subset a's rows then b's, without replacement
-    draws = np.random.default_rng(7)
+    # the same subsets: torch-fidelity's RandomState(seed), per subset a's rows then b's, without replacement
+    draws = np.random.RandomState(7)
     values = []
     for _ in range(4):
         rows_x = draws.choice(30, 10, replace=False)
@@ -292,3 +292,16 @@ def test_cached_features_are_not_recomputed(tmp_path):
     assert net.calls == 5
     assert not np.allclose(shifted, first)
     assert not list((tmp_path / "cache").glob(".*.tmp"))  # atomic writes leave no temp files
+
+
+def test_kid_equals_torch_fidelity_digit_for_digit_with_small_subsets():
+    """The subsets are drawn from torch-fidelity's stream, so not only the expectation agrees."""
+    torch_fidelity = pytest.importorskip("torch_fidelity.metric_kid")  # a test-only oracle
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(20, 64)), rng.normal(size=(20, 64)) + 0.3
+    ours, ours_std = kernel_inception_distance(a, b, subset_size=7, n_subsets=50, seed=3)
+    theirs = torch_fidelity.kid_features_to_metric(
+        torch.from_numpy(a), torch.from_numpy(b), kid_subsets=50, kid_subset_size=7, rng_seed=3, verbose=False,
+        kid_degree=3, kid_gamma=None, kid_coef0=1)
+    assert ours == pytest.approx(theirs["kernel_inception_distance_mean"], abs=1e-12)
+    assert ours_std == pytest.approx(theirs["kernel_inception_distance_std"], abs=1e-12)

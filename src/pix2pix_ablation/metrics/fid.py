@@ -314,7 +314,7 @@ def _mmd2_unbiased(ks: _KernelBlocks, ra: np.ndarray, rb: np.ndarray, da: np.nda
 
 
 def _kid_subsets(ks: _KernelBlocks, rows_a: np.ndarray, rows_b: np.ndarray, subset_size: int,
-                 n_subsets: int, rng: np.random.Generator, paired: bool) -> np.ndarray:
+                 n_subsets: int, rng: np.random.Generator | np.random.RandomState, paired: bool) -> np.ndarray:
     """MMD^2 of ``n_subsets`` random subsets drawn (without replacement) from the given rows.
 
     Entry p of ``rows_a`` and of ``rows_b`` is one draw (see ``_mmd2_unbiased``).
@@ -351,9 +351,10 @@ def kernel_inception_distance(
 
     The mean is over subsets, the std over subsets (ddof=0): the spread of the estimator,
     not a CI. With ``subset_size >= na = nb`` every subset holds all rows and the value does
-    not depend on ``seed``. The subsets come from numpy's ``default_rng(seed)``, not from
-    torch-fidelity's or clean-fid's random streams, so with smaller subsets the numbers
-    agree with theirs in expectation, not digit for digit. ``paired=True`` is the variant
+    not depend on ``seed``. The subsets are drawn as torch-fidelity draws them (numpy's
+    legacy ``RandomState(seed)``, one ``choice`` of each set per subset), so with its
+    ``rng_seed`` equal to ``seed`` the numbers agree with torch-fidelity's digit for digit
+    at any subset size (clean-fid's stream differs: equal in expectation). ``paired=True`` is the variant
     for paired sets described in ``_mmd2_unbiased`` (equal lengths required).
     """
     a = _as_features(feats_a, "feats_a")
@@ -365,6 +366,6 @@ def kernel_inception_distance(
     if n_subsets < 1:
         raise ValueError(f"n_subsets must be >= 1, got {n_subsets}")
     ks = _KernelBlocks(a, b)
-    rng = np.random.default_rng(seed)
+    rng = np.random.RandomState(seed)
     values = _kid_subsets(ks, np.arange(len(a)), np.arange(len(b)), subset_size, n_subsets, rng, paired)
     return float(values.mean()), float(values.std())

@@ -139,8 +139,10 @@ METRICS: tuple[Metric, ...] = (
         "subsets of m = min(`kid_subset_size`, N) generated and m real images (without "
         "replacement), the mean of k over distinct pairs within each set minus twice the mean "
         "over all m² cross pairs; the mean over subsets (slightly negative when the sets are "
-        "close). Unbiased in N.",
-        "torch-fidelity `kid` (unbiased) and clean-fid `kernel_distance`",
+        "close). Unbiased in N. Subsets drawn as torch-fidelity draws them (numpy `RandomState(seed)` "
+        "with the run's seed).",
+        "torch-fidelity `kid_features_to_metric` (unbiased, `rng_seed` = the run's seed) digit for digit; "
+        "clean-fid `kernel_distance` in expectation",
     ),
     Metric(
         "fcn_per_pixel_acc", "FCN per-pixel acc.", "", True, 3, "semantic", False, "segmenter",
