@@ -161,8 +161,9 @@ def test_a_folder_without_test_gets_val_as_test_unless_test_is_expected(tmp_path
 
 
 def test_ignore_pixels_are_neither_learnt_nor_scored():
+    from pix2pix_ablation.metrics.confusion import confusion_matrix
     from pix2pix_ablation.metrics.fcn_validity import majority_scores
-    from pix2pix_ablation.metrics.segmentation import confusion_matrix, train_segmenter
+    from pix2pix_ablation.metrics.segmentation import train_segmenter
 
     rng = np.random.default_rng(0)
     photos = rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)

@@ -22,8 +22,9 @@ _SOURCES = {
              "random_inception"),
     ".image_quality": ("PSNR_CAP", "per_image_metrics"),
     ".inception_weights": ("fetch_inception_weights", "hub_copy"),
-    ".segmentation": ("ARCHS", "SmallFCN", "build_segmenter", "confusion_matrix", "load_segmenter",
-                      "per_class_iou", "save_segmenter", "scores_from_confusion", "segment", "train_segmenter"),
+    ".confusion": ("confusion_matrix", "per_class_iou", "scores_from_confusion"),
+    ".segmentation": ("ARCHS", "SmallFCN", "build_segmenter", "load_segmenter", "save_segmenter", "segment",
+                      "train_segmenter"),
 }
 _WHERE = {name: module for module, names in _SOURCES.items() for name in names}
 __all__ = sorted(_WHERE)

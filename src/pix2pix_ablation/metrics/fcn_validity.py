@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..palette import FACADES, Palette
-from .segmentation import confusion_matrix, scores_from_confusion
+from .confusion import confusion_matrix, scores_from_confusion
 
 # RGB distance to the nearest palette colour within which a pixel counts as palette-coded,
 # and the share of label pixels that must be: JPEG label maps keep about 0.84 of their
