@@ -312,6 +312,9 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         with atomic_open(out_dir / layout.CONFUSION, "wb") as fh:
             np.save(fh, confusion)
         metrics.update(fcn_metrics(confusion.sum(0)))
+        for key in metrics.keys() & {m.key for m in registry.of_source("segmenter")}:
+            intervals[key] = list(bootstrap_ci(confusion, lambda c, key=key: fcn_metrics(c.sum(0))[key],
+                                               n_boot=n_boot, seed=cfg.seed))
     registry.check_complete(metrics, left_out)
 
     result = {

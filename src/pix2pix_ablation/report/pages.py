@@ -28,7 +28,7 @@ SEEDS_CI = "[{}, {}]"
 BOOT_CI = "⟨{}, {}⟩"
 BOOT_NOTE = ("[low, high]: 95% CI over seeds (Student t); ⟨low, high⟩: bootstrap 95% CI over the test images of "
              "an arm's one seed (it leaves out seed-to-seed variation, so it is narrower than a CI over seeds "
-             "would be; FCN scores have none).")
+             "would be).")
 
 
 def random_inception_note(runs: pd.DataFrame) -> list[str]:

@@ -1,4 +1,8 @@
-"""Point plot per metric: mean over seeds with its 95% CI, every seed as a small dot."""
+"""Point plot per metric: mean over seeds with its 95% CI, every seed as a small dot.
+
+An arm with one seed has no interval over seeds; it is drawn as an open point with the
+evaluation's bootstrap interval over its test images, dashed (seed variation not measured).
+"""
 
 from __future__ import annotations
 
@@ -45,11 +49,14 @@ def plot_metric_points(
                 continue
             rec = part.loc[arm]
             low, high = float(rec["ci_low"]), float(rec["ci_high"])
-            yerr = None
-            if math.isfinite(low) and math.isfinite(high):
-                yerr = [[rec["mean"] - low], [high - rec["mean"]]]
-            ax.errorbar([i], [rec["mean"]], yerr=yerr, fmt="o", color=colors[arm], markersize=7, capsize=4,
-                        elinewidth=1.6, zorder=3)
+            one_seed = not (math.isfinite(low) and math.isfinite(high))
+            if one_seed:  # no interval over seeds: the bootstrap one over its test images, drawn open
+                low, high = float(rec.get("boot_low", math.nan)), float(rec.get("boot_high", math.nan))
+            yerr = [[rec["mean"] - low], [high - rec["mean"]]] if math.isfinite(low) and math.isfinite(high) else None
+            bars = ax.errorbar([i], [rec["mean"]], yerr=yerr, fmt="o", color=colors[arm], markersize=7, capsize=4,
+                               elinewidth=1.6, zorder=3, mfc="white" if one_seed else colors[arm])
+            if one_seed and yerr is not None:
+                bars[2][0].set_linestyle("--")
         if upper and metric in upper:
             ax.axhline(upper[metric], color="0.3", linestyle="--", linewidth=1.2, label="real photos")
             ax.legend(loc="best", fontsize=8, frameon=False)
