@@ -39,6 +39,7 @@ class Metric:
     source: str  # one of SOURCES
     definition: str  # exact, in words (markdown)
     matches: str  # the published implementation whose values it equals
+    min_effect: float = 0.0  # smallest difference worth detecting (report.min_effect overrides)
     compute: str | None = None  # per-image metrics: "module:function" (relative to this package)
 
     @property
@@ -99,21 +100,21 @@ METRICS: tuple[Metric, ...] = (
         "use_sample_covariance=False, data_range=255, channel_axis=-1)`, the setting that gives "
         "`tf.image.ssim`, torchmetrics' SSIM and pytorch-msssim (not scikit-image's default 7×7 "
         "uniform window)",
-        compute=".image_quality:ssim_per_image",
+        min_effect=0.01, compute=".image_quality:ssim_per_image",
     ),
     Metric(
         "psnr", "PSNR", "dB", True, 2, "pixel", True, "pixels",
         "10·log10(255² / MSE) over all pixels and channels of one uint8 image pair, capped at "
         "100 dB for identical images, averaged over test images.",
         "scikit-image `peak_signal_noise_ratio(data_range=255)`",
-        compute=".image_quality:psnr_per_image",
+        min_effect=0.5, compute=".image_quality:psnr_per_image",
     ),
     Metric(
         "l1", "L1", "", False, 4, "pixel", True, "pixels",
         "mean |generated − real| / 127.5 over pixels and channels, on the generator's [−1, 1] "
         "scale (the training L1 loss), averaged over test images.",
         "numpy `abs(a - b).mean() / 127.5`",
-        compute=".image_quality:l1_per_image",
+        min_effect=0.01, compute=".image_quality:l1_per_image",
     ),
     Metric(
         "lpips", "LPIPS", "", False, 4, "perceptual", True, "lpips",
@@ -124,7 +125,7 @@ METRICS: tuple[Metric, ...] = (
         "weights (`evaluation.lpips`); without them it is left out, never computed with random "
         "weights.",
         "the `lpips` package (0.1.4) `LPIPS(net='alex', version='0.1')`",
-        compute=".lpips:lpips_per_image",
+        min_effect=0.01, compute=".lpips:lpips_per_image",
     ),
     Metric(
         "fid", "FID", "", False, 2, "distribution", False, "inception",
@@ -132,6 +133,7 @@ METRICS: tuple[Metric, ...] = (
         "N generated and all N real test photos, unbiased (N − 1) covariances, computed exactly "
         "also when N < 2048. Biased upwards at small N: compare FIDs only at equal N.",
         "pytorch-fid's `calculate_frechet_distance` on its FID Inception weights",
+        min_effect=5.0,
     ),
     Metric(
         "kid", "KID", "", False, 4, "distribution", False, "inception",
@@ -143,22 +145,26 @@ METRICS: tuple[Metric, ...] = (
         "with the run's seed).",
         "torch-fidelity `kid_features_to_metric` (unbiased, `rng_seed` = the run's seed) digit for digit; "
         "clean-fid `kernel_distance` in expectation",
+        min_effect=0.005,
     ),
     Metric(
         "fcn_per_pixel_acc", "FCN per-pixel acc.", "", True, 3, "semantic", False, "segmenter",
         "Per-pixel accuracy = trace / total of the segmenter's confusion matrix over the test set.",
         "the pix2pix reference's `get_scores` (junyanz/pytorch-CycleGAN-and-pix2pix, "
         "scripts/eval_cityscapes)",
+        min_effect=0.01,
     ),
     Metric(
         "fcn_per_class_acc", "FCN per-class acc.", "", True, 3, "semantic", False, "segmenter",
         "Per-class accuracy = mean over classes of diag / row sum.",
         "the pix2pix reference's `get_scores`",
+        min_effect=0.01,
     ),
     Metric(
         "fcn_mean_iou", "FCN mIoU", "", True, 3, "semantic", False, "segmenter",
         "Mean IoU = mean over classes of diag / (row + column − diag).",
         "the pix2pix reference's `get_scores`",
+        min_effect=0.01,
     ),
 )
 
@@ -209,11 +215,13 @@ def definitions_id() -> str:
 
 def definitions_markdown() -> str:
     """The README's metric definitions (generated; ``pix2pix-ablation metrics --write``)."""
-    lines = ["| metric | better | family | scored | equals |", "|---|---|---|---|---|"]
+    lines = ["| metric | better | family | scored | smallest effect of interest | equals |",
+             "|---|---|---|---|---|---|"]
     for m in METRICS:
         scored = "per image, mean over images" if m.per_image else "on the whole test set"
         lines.append(f"| {m.title}{f' ({m.unit})' if m.unit else ''} (`{m.key}`) | "
-                     f"{'higher' if m.higher_is_better else 'lower'} | {m.family} | {scored} | {m.matches} |")
+                     f"{'higher' if m.higher_is_better else 'lower'} | {m.family} | {scored} | "
+                     f"{m.fmt(m.min_effect)}{f' {m.unit}' if m.unit else ''} | {m.matches} |")
     lines.append("")
     for m in METRICS:
         lines.append(f"- **{m.title}** (`{m.key}`): {m.definition}")
