@@ -90,7 +90,7 @@ def test_sigterm_lets_the_running_slurm_job_finish_then_exits(tmp_path):
     assert (work / TARGET).exists()
     assert not list((work / ".snakemake" / "locks").glob("*"))
     # the job it waited for counts as done: a re-run has nothing to do
-    assert planned_jobs(snakemake(work, "-n", TARGET).stdout) == {}
+    assert planned_jobs(snakemake(work, "-n", TARGET)) == {}
 
 
 def _sbatch_sleeper(name: str, workdir: Path) -> str:

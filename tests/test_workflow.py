@@ -63,7 +63,7 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tiny_workflow
     assert (work / "results" / "runs" / "baseline" / "seed0" / "eval" / "epoch002" / "images" / "1.png").exists()
 
     # nothing to do when nothing changed
-    assert planned_jobs(snakemake(work, "-n", "all").stdout) == {}
+    assert planned_jobs(snakemake(work, "-n", "all")) == {}
 
     # the table is put back for the other tests of the shared run: only dry runs below
     table = work / "config" / "experiments.tsv"
@@ -73,7 +73,7 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tiny_workflow
         with_lr = [f"{SHARED_ROWS[0]}|lr", *(f"{row}|" for row in SHARED_ROWS[1:])]
         write_rows(work, [*with_lr, "fast|||||||0.001"])
         plan = snakemake(work, "-n", "all")
-        jobs = planned_jobs(plan.stdout)
+        jobs = planned_jobs(plan)
         assert jobs["train"] == 1 and jobs["resolve_config"] == 1 and jobs["evaluate"] == 1, plan.stdout[-3000:]
         assert planned_wildcards(plan.stdout, "train") == ["experiment=fast, seed=0"]
         assert "download_facades" not in jobs and "train_segmenter" not in jobs
@@ -82,7 +82,7 @@ def test_full_run_then_new_and_changed_rows_replan_only_themselves(tiny_workflow
         write_rows(work, [*with_lr[:3], with_lr[3] + "0.0003", *with_lr[4:]])  # loss_l1: one seed
         plan = snakemake(work, "-n", "all")
         assert planned_wildcards(plan.stdout, "train") == ["experiment=loss_l1, seed=0"], plan.stdout[-3000:]
-        assert planned_jobs(plan.stdout)["evaluate"] == 1
+        assert planned_jobs(plan)["evaluate"] == 1
     finally:
         table.write_text(shipped)
 
@@ -93,5 +93,5 @@ def test_a_200_row_table_plans_every_row(tmp_path):
     work = make_workdir(tmp_path, rows)
     plan = snakemake(work, "-n", "all")
     assert plan.returncode == 0, plan.stdout[-2000:]
-    jobs = planned_jobs(plan.stdout)
+    jobs = planned_jobs(plan)
     assert jobs["train"] == 200 and jobs["resolve_config"] == 200 and jobs["evaluate"] == 200

@@ -143,17 +143,28 @@ def slurm_job_field(job_id: str, field: str) -> str:
     return re.search(rf"\b{field}=(\S*)", out).group(1)
 
 
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from the 'Job stats' table of a (dry) run."""
-    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+def planned_jobs(run: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a (dry) run (:func:`snakemake`'s result).
+
+    ``{}`` only when Snakemake succeeded and said "Nothing to be done": a failed run (a
+    config error, a missing input, a locked directory) prints no job table either, and
+    must not read as "nothing to re-run". Fails the test with the output's tail otherwise."""
+    if not isinstance(run, subprocess.CompletedProcess):
+        raise TypeError(f"planned_jobs takes snakemake()'s result (to check its exit code), not {type(run).__name__}")
+    output = run.stdout
+    assert run.returncode == 0, f"snakemake exited {run.returncode}, so no plan to read:\n{output[-4000:]}"
+    if "Job stats:" not in output:
+        assert "Nothing to be done" in output, \
+            f"snakemake printed neither a job table nor 'Nothing to be done':\n{output[-4000:]}"
+        return {}
+    block = output.split("Job stats:", 1)[1]
     counts = {}
-    for line in block.splitlines()[3:]:
+    for line in block.splitlines()[3:]:  # past the header line and its underline
+        if not line.strip() or line.split()[0] == "total":  # the table's end, not a rule
+            break
         match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            if line.strip().startswith("total") or not line.strip():
-                break
-            continue
-        counts[match.group(1)] = int(match.group(2))
+        if match:
+            counts[match.group(1)] = int(match.group(2))
     return counts
 
 

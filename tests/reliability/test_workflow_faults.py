@@ -85,7 +85,7 @@ def test_snakemake_sigkilled_mid_run_then_unlock_and_rerun_incomplete_finishes(t
     assert planned_wildcards(rerun.stdout, "train") == ["experiment=slow, seed=0"]
     assert _fingerprint(work / RUNS / "done" / "seed0") == done, "the finished experiment was trained again"
     _assert_resumed_and_complete(work, resumed_from)
-    assert planned_jobs(snakemake(work, "-n", *SUMMARIES, env=CHILD_ENV).stdout) == {}
+    assert planned_jobs(snakemake(work, "-n", *SUMMARIES, env=CHILD_ENV)) == {}
 
 
 def test_snakemake_sigtermed_mid_run_stops_cleanly_and_a_plain_rerun_finishes(tmp_path):
