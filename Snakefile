@@ -1,15 +1,31 @@
 # pix2pix-ablation: facades -> one training per experiment row and seed -> metrics -> report.
+import copy
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version
+from snakemake.common.configfile import load_configfile
+from snakemake.utils import min_version, update_config
 
 min_version("9.0")
 
 
 # the embedded defaults, found beside this file whatever the working directory
-# (--directory); a --configfile overrides them key by key
-configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+# (--directory) and whichever workflow uses this one as a module; a --configfile
+# overrides them key by key
+BASE_CONFIG = Path(workflow.current_basedir) / "config" / "config.yaml"
+
+
+configfile: str(BASE_CONFIG)
+
+
+# A module given a `config:` skips `configfile:` (Snakemake): the deploying workflow's
+# config goes over the defaults here instead, key by key as a --configfile would. In
+# place: it is the deploying workflow's dict, the one its jobs' scripts read.
+if str(BASE_CONFIG) not in workflow.configfiles:
+    given = copy.deepcopy(config)
+    config.clear()
+    config.update(load_configfile(str(BASE_CONFIG)))
+    update_config(config, given)
 
 
 include: "workflow/rules/common.smk"

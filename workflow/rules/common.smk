@@ -5,9 +5,10 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-# the workflow's own files are found from the Snakefile, never from the working
-# directory: `snakemake --directory DIR` keeps everything it writes under DIR/results/
-WORKFLOW_DIR = Path(workflow.basedir)
+# the workflow's own files are found from this file, never from the working directory
+# (`snakemake --directory DIR` keeps everything it writes under DIR/results/) nor from
+# the main Snakefile (used as a module, that is the deploying workflow's)
+WORKFLOW_DIR = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
