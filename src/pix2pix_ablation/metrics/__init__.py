@@ -17,9 +17,9 @@ from typing import Any
 _SOURCES = {
     ".bootstrap": ("bootstrap_ci", "bootstrap_fid_kid", "mean_ci_over_seeds"),
     ".errors": ("MetricsError",),
-    ".fid": ("cached_features", "features_cache_key", "frechet_distance", "inception_features",
-             "inception_weights_path", "kernel_inception_distance", "load_inception", "polynomial_kernel",
-             "random_inception"),
+    ".feature_distances": ("frechet_distance", "kernel_inception_distance", "polynomial_kernel"),
+    ".fid": ("cached_features", "features_cache_key", "inception_features", "inception_weights_path",
+             "load_inception", "random_inception"),
     ".image_quality": ("PSNR_CAP", "per_image_metrics"),
     ".inception_weights": ("fetch_inception_weights", "hub_copy"),
     ".confusion": ("confusion_matrix", "per_class_iou", "scores_from_confusion"),
