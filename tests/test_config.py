@@ -60,10 +60,13 @@ def test_patch_output_size_matches_reference_shapes():
     assert patch_output_size(286, 64) < 1
 
 
-def test_resolve_takes_defaults_for_empty_cells():
+def test_resolve_takes_defaults_for_empty_cells_and_refuses_nan():
     defaults = {"epochs": 5, "save_epochs": "5", "norm": "batch"}
-    cfg = resolve({"name": "in", "norm": "instance", "epochs": math.nan, "batch_size": ""}, defaults)
+    cfg = resolve({"name": "in", "norm": "instance", "epochs": None, "batch_size": ""}, defaults)
     assert (cfg.name, cfg.norm, cfg.epochs, cfg.batch_size, cfg.save_epochs) == ("in", "instance", 5, 1, (5,))
+    # a NaN is a value, not an empty cell: it never silently becomes the default
+    with pytest.raises(ConfigError, match="^lambda_l1: nan is not a finite number$"):
+        resolve({"name": "in", "lambda_l1": math.nan}, defaults)
 
 
 def test_hash_is_stable_and_sensitive(tmp_path):

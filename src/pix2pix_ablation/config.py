@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 from .atomic import write_text
+from .bounds import MAX_NAME, quote
+from .safe_yaml import YamlError, load_yaml, load_yaml_file
 
 # Receptive field (pixels) -> number of stride-2 layers of the PatchGAN; 1 is the
 # 1x1 PixelGAN, which has no stride-2 layer at all.
@@ -156,7 +158,10 @@ class ExperimentConfig:
         for key in ("name", "dataset"):
             value = getattr(self, key)
             if not value or not all(c.isalnum() or c in "-_." for c in value) or value[0] == ".":
-                raise ConfigError(f"{key}: {value!r} must be a safe path component (letters, digits, - _ .)")
+                raise ConfigError(f"{key}: {quote(value)} must be a safe path component (letters, digits, - _ .)")
+            if len(value) > MAX_NAME:
+                raise ConfigError(f"{key}: {quote(value)} is longer than {MAX_NAME} characters "
+                                  "(it names folders and files of the results)")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise ConfigError(f"decay_epochs: must lie in [0, epochs={self.epochs}], got {self.decay_epochs}")
         if self.crop_size > self.load_size:
@@ -229,14 +234,14 @@ def check_knob(key: str, value: Any) -> None:
     if value is None:
         return
     if "choices" in meta and value not in meta["choices"]:
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, meta['choices']))}")
+        raise ConfigError(f"{key}: {quote(value)} is not one of {', '.join(map(str, meta['choices']))}")
     for item in value if isinstance(value, tuple) else (value,):
         if not isinstance(item, (int, float)) or isinstance(item, bool):
             continue
         low, high = meta.get("minimum", meta.get("exclusive_minimum")), meta.get("exclusive_maximum")
         too_low = low is not None and (item < low if "minimum" in meta else item <= low)
         if too_low or (high is not None and item >= high):
-            raise ConfigError(f"{key}: must be {bounds_phrase(meta)}, got {value!r}")
+            raise ConfigError(f"{key}: must be {bounds_phrase(meta)}, got {quote(value)}")
 
 
 def bounds_phrase(meta: Mapping[str, Any]) -> str:
@@ -295,20 +300,34 @@ def coerce(key: str, value: Any) -> Any:
         if kind == "int":
             return _as_int(value)
         if kind == "float":
-            return float(value)
+            return _as_float(key, value)
         if kind.endswith(" | None") and (value is None or str(value).strip() in ("", "none", "None", "null")):
             return None
         if kind == "float | None":
-            return float(value)
+            return _as_float(key, value)
         if kind == "int | None":
             return _as_int(value)
         return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {value!r} is not a valid {kind}") from None
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{key}: {quote(value)} is not a valid {kind}") from None
+
+
+def _as_float(key: str, value: Any) -> float:
+    """A finite float: nan and inf would pass every bound (nan < 0 is False) and train nonsense."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{key}: {quote(value)} is not a finite number")
+    return number
 
 
 def _as_int(value: Any) -> int:
     if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, str) and len(value) > 30:  # int('9' * 10**6) would take seconds
         raise ValueError(value)
     as_float = float(value)
     if not as_float.is_integer():
@@ -319,19 +338,19 @@ def _as_int(value: Any) -> int:
 def from_mapping(values: Mapping[str, Any]) -> ExperimentConfig:
     """Build and validate a config from a mapping; unknown keys are an error."""
     values = {k: v for k, v in values.items() if k != "config_hash"}
-    unknown = sorted(set(values) - set(_FIELDS))
+    unknown = sorted(map(str, set(values) - set(_FIELDS)))
     if unknown:
-        raise ConfigError(
-            f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(_FIELDS))}"
-        )
+        shown = ", ".join(k if len(k) <= 40 else quote(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ConfigError(f"unknown key(s) {shown}; known keys: {', '.join(sorted(_FIELDS))}")
     return ExperimentConfig(**{k: coerce(k, v) for k, v in values.items()}).validate()
 
 
 def resolve(row: Mapping[str, Any], defaults: Mapping[str, Any]) -> ExperimentConfig:
-    """A table row over the defaults; empty cells (None, NaN, '') take the default."""
+    """A table row over the defaults; empty cells (None, '') take the default (a NaN is refused
+    by :func:`coerce`, never read as empty)."""
     merged = dict(defaults)
     for key, value in row.items():
-        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        if value is None or value == "":
             continue
         merged[key] = value
     return from_mapping(merged)
@@ -341,11 +360,9 @@ def load(path: str | Path) -> ExperimentConfig:
     """Load a resolved config (YAML) written by :meth:`ExperimentConfig.save`."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        data = load_yaml_file(path)
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys")
     try:
@@ -365,7 +382,10 @@ def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentC
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--set {item!r}: expected key=value")
-        changes[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        try:
+            changes[key.strip()] = load_yaml(value, f"--set {key.strip()}={quote(value)}") if value.strip() else ""
+        except YamlError as exc:
+            raise ConfigError(str(exc)) from None
     return from_mapping({**cfg.to_dict(), **changes})
 
 

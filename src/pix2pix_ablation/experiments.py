@@ -1,7 +1,10 @@
 """The experiments table: one row = one experiment, run with ``seeds`` seeds.
 
 Validation happens here, before anything runs: every problem is reported as one line
-naming the file, the row (by line number and name) and the column.
+naming the file, the row (by its line number in the file, and its name) and the column.
+The file must be UTF-8 without a byte-order mark, tab-separated, one row per line; a cell
+may be wrapped in double quotes as a whole, and an unbalanced quote is an error (it used
+to swallow the following rows into one cell).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bounds import MAX_SEEDS, quote
 from .config import ConfigError, ExperimentConfig, coerce, field_names, resolve
 from .datasets import Dataset
+from .safe_yaml import YamlError, decode_utf8
 from .schema import SCHEMA_DIR, SchemaError, validate
 
 # columns that describe the row rather than the experiment's config
@@ -38,31 +43,41 @@ def allowed_columns() -> list[str]:
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
-    """Rows of a TSV as dicts of raw strings; structural problems raise TableError."""
+    """Rows of a TSV as dicts of raw strings (``_line``: the row's line in the file);
+    structural problems raise TableError naming the file and the line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = decode_utf8(path.read_bytes(), str(path))
     except OSError as exc:
         raise TableError(f"{path}: cannot read experiments table ({exc.strerror})") from None
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    except YamlError as exc:
+        raise TableError(str(exc)) from None
+    # line numbers as an editor counts them: only \n ends a line (str.splitlines also splits
+    # at form feeds and Unicode separators, which would shift every number after one)
+    lines = [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise TableError(f"{path}: the experiments table is empty (it needs a header and at least one row)")
-    reader = csv.reader(lines, delimiter="\t")
-    header = [h.strip() for h in next(reader)]
+    header_line, header_text = lines[0]
+    header = [h.strip() for h in _cells(path, header_line, header_text)]
     if "name" not in header:
-        raise TableError(f"{path}: header has no 'name' column (columns: {', '.join(header)})")
+        comma_separated = len(header) == 1 and "," in header[0]
+        hint = " (it looks comma-separated; the table is tab-separated)" if comma_separated else ""
+        raise TableError(f"{path}: line {header_line}: header has no 'name' column{hint} "
+                         f"(columns: {', '.join(quote(h) for h in header[:10])})")
     unknown = [h for h in header if h not in allowed_columns()]
     if unknown:
         hint = " ('seed' is set per run; use 'seeds' for the number of seeds)" if "seed" in unknown else ""
         raise TableError(
-            f"{path}: unknown column(s) {', '.join(repr(u) for u in unknown)}{hint}; "
+            f"{path}: unknown column(s) {', '.join(quote(u) for u in unknown[:10])}{hint}; "
             f"allowed: {', '.join(allowed_columns())}"
         )
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
         raise TableError(f"{path}: column(s) {', '.join(sorted(dupes))} appear twice in the header")
     rows = []
-    for lineno, cells in enumerate(reader, start=2):
+    for lineno, line in lines[1:]:
+        cells = _cells(path, lineno, line)
         if len(cells) != len(header):
             raise TableError(
                 f"{path}: row {lineno} has {len(cells)} cells but the header has {len(header)} columns "
@@ -72,6 +87,17 @@ def read_table(path: Path) -> list[dict[str, str]]:
     if not rows:
         raise TableError(f"{path}: the experiments table has a header but no experiment rows")
     return rows
+
+
+def _cells(path: Path, lineno: int, line: str) -> list[str]:
+    """The tab-separated cells of one line; a quote that does not wrap a whole cell is an error."""
+    try:
+        return next(csv.reader([line], delimiter="\t", strict=True))
+    except csv.Error:
+        raise TableError(
+            f"{path}: line {lineno}: unbalanced or misplaced double quote (a quoted cell must start and "
+            'end with " and sit between tabs; write a quote inside it as "")'
+        ) from None
 
 
 SCHEMA = SCHEMA_DIR / "experiments.schema.yaml"
@@ -87,10 +113,7 @@ def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
             typed[column] = cell
             continue
         if column == "seeds":
-            try:
-                typed[column] = int(cell)
-            except ValueError:
-                raise TableError(f"{where}, column 'seeds': {cell!r} is not a positive number of seeds") from None
+            typed[column] = _seeds(cell, where)
             continue
         try:
             value = coerce(column, cell)
@@ -98,6 +121,18 @@ def _typed_cells(row: Mapping[str, str], where: str) -> dict[str, Any]:
             raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None
         typed[column] = list(value) if isinstance(value, tuple) else value
     return typed
+
+
+def _seeds(cell: str, where: str) -> int:
+    """The ``seeds`` cell: 1..MAX_SEEDS (a million seeds took minutes and gigabytes to plan)."""
+    if not cell.isdigit() or len(cell) > 9:
+        if cell.isdigit():
+            raise TableError(f"{where}, column 'seeds': {quote(cell)} is more than the maximum of {MAX_SEEDS} seeds")
+        raise TableError(f"{where}, column 'seeds': {quote(cell)} is not a positive number of seeds")
+    seeds = int(cell)
+    if seeds > MAX_SEEDS:
+        raise TableError(f"{where}, column 'seeds': {seeds} is more than the maximum of {MAX_SEEDS} seeds")
+    return seeds
 
 
 def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> None:
@@ -127,7 +162,7 @@ def load_experiments(
     for row in read_table(path):
         line = row.pop("_line")
         name = row.get("name", "")
-        where = f"{path}: row {line} ({name or 'no name'})"
+        where = f"{path}: row {line} ({quote(name) if len(name) > 40 else name or 'no name'})"
         if not name:
             raise TableError(f"{where}, column 'name': every experiment needs a name")
         if name in seen:
