@@ -4,11 +4,18 @@ import sys
 from pathlib import Path
 
 from snakemake.common.configfile import load_configfile
+from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import min_version, update_config
 
 min_version("9.0")
 
 
+# the package and the schemas are read from disk beside this file: a module from a
+# git or hosted source (a snakedeploy github(...) line) needs a clone instead
+if not isinstance(workflow.current_basedir, LocalSourceFile):
+    raise WorkflowError(f"pix2pix-ablation runs as a module from a local clone only, not from "
+                        f"{workflow.current_basedir}: clone it and give the module the clone's Snakefile")
 # the embedded defaults, found beside this file whatever the working directory
 # (--directory) and whichever workflow uses this one as a module; a --configfile
 # overrides them key by key
@@ -61,8 +68,6 @@ onsuccess:
     # was read, but the run that just succeeded wrote it (the report: directive only
     # works while the Snakefile is parsed, hence the attribute)
     if Path(REPORT_TEXT).exists():
-        from snakemake.sourcecache import LocalSourceFile
-
         workflow.report_text = LocalSourceFile(str(Path(REPORT_TEXT).resolve()))
 
 

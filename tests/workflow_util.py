@@ -110,25 +110,29 @@ def write_config(workdir: Path, config: dict, name: str = CONFIGFILE) -> Path:
     return path
 
 
-def snakemake_command(*args: str, env: dict | None = None, slurm: bool = False) -> tuple[list[str], dict[str, str]]:
+def snakemake_command(*args: str, env: dict | None = None, slurm: bool = False,
+                      configfile: str | None = CONFIGFILE) -> tuple[list[str], dict[str, str]]:
     """(argv, environment) of a Snakemake run on a working copy: its config, two cores,
     this venv's tools on PATH, and this checkout's package first on PYTHONPATH (whatever
     copy the venv has installed); ``env`` is added last (its PYTHONPATH after ``src``).
-    ``slurm``: through the local Slurm cluster (:data:`SLURM_ARGS`, :data:`SLURM_CONTROLLER`)."""
+    ``slurm``: through the local Slurm cluster (:data:`SLURM_ARGS`, :data:`SLURM_CONTROLLER`).
+    ``configfile``: None passes none (the Snakefile's own ``configfile:`` only)."""
     env = dict(env or {})
     python_path = [str(ROOT / "src"), env.pop("PYTHONPATH", None) or os.environ.get("PYTHONPATH")]
     full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                 "PYTHONPATH": os.pathsep.join(p for p in python_path if p), **env}
     program = [sys.executable, str(SLURM_CONTROLLER), *SLURM_ARGS] if slurm else [SNAKEMAKE]
-    return [*program, "--configfile", CONFIGFILE, "--cores", "2", *args], full_env
+    config_args = ["--configfile", configfile] if configfile else []
+    return [*program, *config_args, "--cores", "2", *args], full_env
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 900, env: dict | None = None,
-              check: bool = False, slurm: bool = False) -> subprocess.CompletedProcess:
+              check: bool = False, slurm: bool = False,
+              configfile: str | None = CONFIGFILE) -> subprocess.CompletedProcess:
     """Snakemake on ``workdir`` (``slurm``: through the local Slurm cluster), stdout and
     stderr together in ``.stdout``; ``check``: fail the test (with the output's tail)
-    unless it succeeded."""
-    cmd, full_env = snakemake_command(*args, env=env, slurm=slurm)
+    unless it succeeded; ``configfile`` as in :func:`snakemake_command`."""
+    cmd, full_env = snakemake_command(*args, env=env, slurm=slurm, configfile=configfile)
     run = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=timeout, env=full_env)
     if check:
