@@ -3,7 +3,7 @@
 import logging
 import sys
 
-from pix2pix_ablation.dataset_fetch import FetchError, fetch_dataset
+from pix2pix_ablation.dataset_fetch import FetchError, Limits, fetch_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
@@ -20,6 +20,7 @@ try:
         synthetic=spec["synthetic"],
         cityscapes=spec["cityscapes"],
         record=record,
+        limits=Limits(spec["extract_max_bytes"], spec["extract_max_files"]),
     )
 except FetchError as exc:
     message = f"download_dataset {spec['name']}: {exc}"

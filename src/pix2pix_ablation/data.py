@@ -21,18 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .atomic import atomic_path
 from .config import ExperimentConfig
+from .pairs import IMAGE_EXTENSIONS, DataError, check_pair, list_images, open_pair
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 DIRECTIONS = ("AtoB", "BtoA")
-_GRAYSCALE_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the offending file or folder."""
 
 
 @dataclass
@@ -66,60 +61,13 @@ def train_load_size(cfg: ExperimentConfig) -> int:
 
 
 # ----------------------------------------------------------------------------- loading
-def list_images(folder: Path) -> list[Path]:
-    """The image files of ``folder`` sorted by name; anything unexpected is a DataError."""
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise DataError(f"{folder}: split folder {what}")
-    files: list[Path] = []
-    stems: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue  # .DS_Store, editor swap files, our own atomic temp files
-        if entry.is_dir():
-            raise DataError(f"{entry}: unexpected folder inside split {folder} (images must lie directly in it)")
-        if not entry.is_file():
-            raise DataError(f"{entry}: not a regular file (broken link?)")
-        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise DataError(
-                f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}); "
-                "remove it from the split folder"
-            )
-        # names become output file names: two files with one stem would overwrite each other
-        if entry.stem in stems:
-            raise DataError(f"{entry}: same name as {stems[entry.stem].name}; image names must be unique")
-        stems[entry.stem] = entry
-        files.append(entry)
-    if not files:
-        raise DataError(f"{folder}: empty split, no {'/'.join(IMAGE_EXTENSIONS)} images in it")
-    return files
-
-
 def _decode_pair(path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Left and right half of one file, each resized to size x size, as HWC uint8."""
-    try:
-        with Image.open(path) as img:
-            mode, (w, h) = img.mode, img.size
-            if mode in _GRAYSCALE_MODES:
-                raise DataError(f"{path}: grayscale image (mode {mode}); pairs must be RGB")
-            if mode != "RGB":
-                raise DataError(f"{path}: image mode {mode} is not RGB; convert it to 8-bit RGB")
-            if w % 2:
-                raise DataError(f"{path}: odd width {w}; a pair needs two halves of equal width")
-            if w != 2 * h:
-                raise DataError(
-                    f"{path}: size {w}x{h}, expected width = 2 x height (two square halves side by side)"
-                )
-            img.load()  # decode everything now: a truncated file fails here, not mid-training
-            half = w // 2
-            left = img.crop((0, 0, half, h)).resize((size, size), Image.Resampling.BICUBIC)
-            right = img.crop((half, 0, w, h)).resize((size, size), Image.Resampling.BICUBIC)
-    except DataError:
-        raise
-    except UnidentifiedImageError:
-        raise DataError(f"{path}: not a readable image") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: cannot decode image ({exc})") from None
+    with open_pair(path) as img:
+        w, h = img.size
+        half = w // 2
+        left = img.crop((0, 0, half, h)).resize((size, size), Image.Resampling.BICUBIC)
+        right = img.crop((half, 0, w, h)).resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(left), np.asarray(right)
 
 
@@ -233,7 +181,9 @@ def save_png(path: str | os.PathLike[str], array: np.ndarray) -> None:
 
 
 __all__ = [
+    "IMAGE_EXTENSIONS",
     "DataError",
+    "check_pair",
     "PairedImages",
     "list_images",
     "load_split",

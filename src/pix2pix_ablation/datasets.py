@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounds import EXTRACT_MAX_BYTES, EXTRACT_MAX_FILES
 from .palette import PALETTES
 
 # where the reference implementation's download script fetches every pix2pix dataset
@@ -64,13 +65,16 @@ class Dataset:
     retries: int
     synthetic: Mapping[str, Any]
     cityscapes: Mapping[str, Any]
+    extract_max_bytes: int = EXTRACT_MAX_BYTES  # what its archive or folder may unpack to
+    extract_max_files: int = EXTRACT_MAX_FILES
 
     def fetch_spec(self) -> dict[str, Any]:
         """What the fetch step needs (plain values, a rule param)."""
         return {"name": self.name, "source": self.source, "expected_counts": dict(self.expected_counts),
                 "expected_bytes": self.expected_bytes, "retries": self.retries, "synthetic": dict(self.synthetic),
                 "cityscapes": dict(self.cityscapes), "palette": self.palette, "direction": self.direction,
-                "layout": self.layout}
+                "layout": self.layout, "extract_max_bytes": self.extract_max_bytes,
+                "extract_max_files": self.extract_max_files}
 
 
 def _registered(source: str) -> tuple[str, Registered] | None:
@@ -120,6 +124,8 @@ def resolve_dataset(name: str, spec: Mapping[str, Any], *, default_palette: str 
         retries=spec.get("retries", 3),
         synthetic=synthetic,
         cityscapes=dict(spec.get("cityscapes") or {}),
+        extract_max_bytes=spec.get("extract_max_bytes", EXTRACT_MAX_BYTES),
+        extract_max_files=spec.get("extract_max_files", EXTRACT_MAX_FILES),
     )
 
 
