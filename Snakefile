@@ -14,8 +14,10 @@ min_version("9.0")
 # the package and the schemas are read from disk beside this file: a module from a
 # git or hosted source (a snakedeploy github(...) line) needs a clone instead
 if not isinstance(workflow.current_basedir, LocalSourceFile):
-    raise WorkflowError(f"pix2pix-ablation runs as a module from a local clone only, not from "
-                        f"{workflow.current_basedir}: clone it and give the module the clone's Snakefile")
+    raise WorkflowError(
+        f"pix2pix-ablation runs as a module from a local clone only, not from "
+        f"{workflow.current_basedir}: clone it and give the module the clone's Snakefile"
+    )
 # the embedded defaults, found beside this file whatever the working directory
 # (--directory) and whichever workflow uses this one as a module; a --configfile
 # overrides them key by key
@@ -72,6 +74,6 @@ onsuccess:
 
 
 rule all:
+    default_target: True
     input:
         get_final_output(),
-    default_target: True

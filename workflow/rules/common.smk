@@ -165,8 +165,7 @@ def evaluations():
 def real_features_file(wildcards):
     """Inception features of the real targets (the side this run translates to) at its evaluation size."""
     cfg = experiment(wildcards.experiment).config
-    return REAL_FEATURES.format(dataset=cfg.dataset, split=EVAL["split"], direction=cfg.direction,
-                                size=cfg.crop_size)
+    return REAL_FEATURES.format(dataset=cfg.dataset, split=EVAL["split"], direction=cfg.direction, size=cfg.crop_size)
 
 
 def _resource_spec(rule_name):
@@ -232,8 +231,15 @@ def panel_files(wildcards):
     direction = EXPERIMENTS[p.arms[0].experiment].config.direction
     # a palette dataset's label maps are its right (B) half
     label = "input (label map)" if dataset(p.dataset).palette and direction == "BtoA" else "input"
-    return panel_data(p, smoothing=REPORT_CFG["smoothing"], data=DATA_DIR.format(dataset=p.dataset),
-                      split=EVAL["split"], grid_images=EVAL["grid_images"], direction=direction, input_label=label)
+    return panel_data(
+        p,
+        smoothing=REPORT_CFG["smoothing"],
+        data=DATA_DIR.format(dataset=p.dataset),
+        split=EVAL["split"],
+        grid_images=EVAL["grid_images"],
+        direction=direction,
+        input_label=label,
+    )
 
 
 def summary_metric_files():

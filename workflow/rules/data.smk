@@ -5,13 +5,13 @@
 rule download_dataset:
     output:
         manifest=DATA_MANIFEST,
+    log:
+        f"{LOGS}/download_{{dataset}}.log",
+    localrule: True
+    resources:
+        **resources_for("default"),
     params:
         spec=lambda wc: dataset(wc.dataset).fetch_spec(),
         dest=dataset_dir,
-    log:
-        f"{LOGS}/download_{{dataset}}.log",
-    resources:
-        **resources_for("default"),
-    localrule: True
     script:
         "../../scripts/download_dataset.py"

@@ -8,13 +8,13 @@ rule inception_weights:
     # local: the login node usually has the internet that compute nodes lack
     output:
         INCEPTION_WEIGHTS,
+    log:
+        f"{LOGS}/inception_weights.log",
+    localrule: True
     params:
         source=EVAL["inception_weights"]["source"],
         sha256=EVAL["inception_weights"]["sha256"],
         retries=EVAL["inception_weights"]["retries"],
-    log:
-        f"{LOGS}/inception_weights.log",
-    localrule: True
     script:
         "../../scripts/inception_weights.py"
 
@@ -26,17 +26,17 @@ rule train_segmenter:
     output:
         model=SEGMENTER,
         ground_truth=GROUND_TRUTH,
+    log:
+        f"{LOGS}/train_segmenter_{{dataset}}.log",
     wildcard_constraints:
         dataset=datasets_pattern(with_palette=True),
+    threads: threads_for("segmenter")
+    resources:
+        **resources_for("segmenter"),
     params:
         data=dataset_dir,
         palette=lambda wc: dataset(wc.dataset).palette,
         spec={**EVAL["segmenter"], "split": EVAL["split"]},
-    log:
-        f"{LOGS}/train_segmenter_{{dataset}}.log",
-    threads: threads_for("segmenter")
-    resources:
-        **resources_for("segmenter"),
     script:
         "../../scripts/train_segmenter.py"
 
@@ -45,13 +45,13 @@ rule fcn_not_applicable:
     # a dataset without a label palette: no segmenter, and a record saying why
     output:
         ground_truth=GROUND_TRUTH,
-    wildcard_constraints:
-        dataset=datasets_pattern(with_palette=False),
-    params:
-        split=EVAL["split"],
     log:
         f"{LOGS}/fcn_not_applicable_{{dataset}}.log",
+    wildcard_constraints:
+        dataset=datasets_pattern(with_palette=False),
     localrule: True
+    params:
+        split=EVAL["split"],
     script:
         "../../scripts/fcn_not_applicable.py"
 
@@ -62,15 +62,15 @@ rule real_features:
         weights=GPU_GATE,
     output:
         REAL_FEATURES,
-    params:
-        data=dataset_dir,
-        inception=EVAL["inception"],
-        cache=FEATURE_CACHE,
     log:
         f"{LOGS}/real_features_{{dataset}}_{{split}}_{{direction}}_{{size}}px.log",
     threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
+    params:
+        data=dataset_dir,
+        inception=EVAL["inception"],
+        cache=FEATURE_CACHE,
     script:
         "../../scripts/real_features.py"
 
@@ -86,6 +86,11 @@ rule evaluate:
         # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
         metrics=RUN_METRICS,
         per_image=RUN_PER_IMAGE,
+    log:
+        f"{RUN}/{EVAL_DIR}/evaluate.log",
+    threads: threads_for("evaluate")
+    resources:
+        **resources_for("evaluate"),
     params:
         checkpoints=f"{RUN}/{CHECKPOINTS}",
         data=of_row(DATA_DIR),
@@ -96,11 +101,6 @@ rule evaluate:
         kid_subset_size=EVAL["kid_subset_size"],
         bootstrap=EVAL["bootstrap"],
         cache=FEATURE_CACHE,
-    log:
-        f"{RUN}/{EVAL_DIR}/evaluate.log",
-    threads: threads_for("evaluate")
-    resources:
-        **resources_for("evaluate"),
     script:
         "../../scripts/evaluate.py"
 

@@ -20,14 +20,18 @@ rule report_panel:
         data=lambda wc: DATA_MANIFEST.format(dataset=panel(wc).dataset),
     output:
         **{f.key: _flag(f) for f in PANEL_FILES},
-    params:
-        panel=panel_files,
-        # read by the captions only (report/*.rst), which also read the panel's title and axis
-        caption=lambda wc: {"seeds": seeds_phrase(panel(wc).arms), "reference": panel(wc).arms[0].label,
-                            "n_arms": len(panel(wc).arms), **METRIC_PHRASES},
     log:
         f"{LOGS}/report/{{comparison}}.log",
     localrule: True
+    params:
+        panel=panel_files,
+        # read by the captions only (report/*.rst), which also read the panel's title and axis
+        caption=lambda wc: {
+            "seeds": seeds_phrase(panel(wc).arms),
+            "reference": panel(wc).arms[0].label,
+            "n_arms": len(panel(wc).arms),
+            **METRIC_PHRASES,
+        },
     script:
         "../../scripts/report_panel.py"
 
@@ -51,20 +55,24 @@ rule report_summary:
             subcategory="all experiments",
             labels={"figure": "all experiments (TSV download)"},
         ),
+    log:
+        f"{LOGS}/report/summary.log",
+    localrule: True
     params:
         arm_files=summary_metric_files(),
         ground_truths=per_used_dataset(GROUND_TRUTH),
         experiments=[
-            {"name": name, "categories": _categories_of(name), "description": e.description,
-             "dataset": e.config.dataset}
+            {
+                "name": name,
+                "categories": _categories_of(name),
+                "description": e.description,
+                "dataset": e.config.dataset,
+            }
             for name, e in EXPERIMENTS.items()
         ],
         seeds=seeds_phrase([a for p in PANELS.values() for a in p.arms]),
         directions=METRIC_PHRASES["directions"],
         n_experiments=len(EXPERIMENTS),
-    log:
-        f"{LOGS}/report/summary.log",
-    localrule: True
     script:
         "../../scripts/report_summary.py"
 
@@ -78,11 +86,11 @@ rule report_description:
         template=WORKFLOW_DIR / "report" / "workflow.rst",
     output:
         REPORT_TEXT,
-    params:
-        epochs_experiment=REPORT_CFG["epochs_experiment"],
     log:
         f"{LOGS}/report/description.log",
     localrule: True
+    params:
+        epochs_experiment=REPORT_CFG["epochs_experiment"],
     script:
         "../../scripts/report_description.py"
 
@@ -94,10 +102,10 @@ rule report:
         get_final_output(),
     output:
         REPORT_HTML,
-    params:
-        snakefile=workflow.main_snakefile,
     log:
         f"{LOGS}/report/html.log",
     localrule: True
+    params:
+        snakefile=workflow.main_snakefile,
     script:
         "../../scripts/report_html.py"

@@ -6,11 +6,11 @@
 rule resolve_config:
     output:
         ROW_CONFIG,
-    params:
-        config=row_config,
     log:
         f"{LOGS}/resolve_config/{{experiment}}.log",
     localrule: True
+    params:
+        config=row_config,
     script:
         "../../scripts/resolve_config.py"
 
@@ -26,16 +26,15 @@ rule resolve_config:
 rule gpu_share:
     output:
         f"{RESULTS}/gpu_shares/{{share}}.tsv",
-    params:
-        runs=lambda wc: [RUN.format(experiment=e, seed=s) for (e, s), share in SHARES.items()
-                         if share == int(wc.share)],
+    log:
+        f"{LOGS}/gpu_shares/{{share}}.log",
     group:
         lambda wc: f"gpu-share-{wc.share}"
     resources:
         runtime=1,
         cpus_per_task=1,
-    log:
-        f"{LOGS}/gpu_shares/{{share}}.log",
+    params:
+        runs=lambda wc: [RUN.format(experiment=e, seed=s) for (e, s), share in SHARES.items() if share == int(wc.share)],
     script:
         "../../scripts/gpu_share.py"
 
@@ -50,11 +49,6 @@ rule train:
     output:
         summary=RUN_SUMMARY,
         losses=RUN_LOSSES,
-    params:
-        data=of_row(DATA_DIR),
-        out=RUN,
-        # in a group job Slurm's CPU count is the group's: each training uses its own threads
-        grouped=PER_GPU > 1,
     log:
         f"{RUN}/{TRAIN_LOG}",
     # Retried only here, where another attempt can help: a time limit or a node failure.
@@ -67,5 +61,10 @@ rule train:
     threads: threads_for("train")
     resources:
         **resources_for("train", runtime_per_attempt=True, gpu_as_gres=PER_GPU > 1),
+    params:
+        data=of_row(DATA_DIR),
+        out=RUN,
+        # in a group job Slurm's CPU count is the group's: each training uses its own threads
+        grouped=PER_GPU > 1,
     script:
         "../../scripts/train.py"
