@@ -19,6 +19,22 @@ rule inception_weights:
         "../../scripts/inception_weights.py"
 
 
+rule lpips_weights:
+    # local, like inception_weights. update(): a copy pre-placed at its place is checked
+    # and kept, not deleted before the job runs (the record is what makes the job run)
+    output:
+        backbone=update(LPIPS_BACKBONE),
+        linear=update(LPIPS_LINEAR),
+        record=LPIPS_RECORD,
+    log:
+        f"{LOGS}/lpips_weights.log",
+    localrule: True
+    params:
+        lpips=EVAL["lpips"],
+    script:
+        "../../scripts/lpips_weights.py"
+
+
 rule train_segmenter:
     input:
         data=DATA_MANIFEST,
