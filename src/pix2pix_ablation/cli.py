@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def _config_from(args: argparse.Namespace) -> ExperimentConfig:
 def cmd_train(args: argparse.Namespace) -> int:
     from .trainer import train
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out}: exists and is not a folder")
     cfg = _config_from(args)
     summary = train(cfg, Path(args.data), Path(args.out), device=args.device, keep_state=args.keep_state)
     print(json.dumps({k: summary[k] for k in ("experiment", "seed", "iterations", "wall_seconds", "images_per_s")}))
@@ -137,20 +140,39 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
-        # bad input: one clear line, no traceback
-        return _error(args.command, exc)
+        # bad input (a diverged training included): one clear line, no traceback
+        return _error(args, exc)
     except RuntimeError as exc:
         # imported only now: the commands that can raise it have loaded torch already
         from .environment import DeviceError
 
         if not isinstance(exc, DeviceError):
             raise
-        return _error(args.command, exc)
+        return _error(args, exc)
+    except OSError as exc:  # a path that cannot be written: one line, but another attempt may succeed
+        print(f"pix2pix-ablation {args.command}: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
 
 
-def _error(command: str, exc: Exception) -> int:
-    print(f"pix2pix-ablation {command}: error: {exc}", file=sys.stderr)
-    return 2
+def _error(args: argparse.Namespace, exc: Exception) -> int:
+    """One line on stderr, and where the workflow asks for it (train), on the job's console too;
+    a failed training is recorded as failed for good (not retried: retries.py)."""
+    from .retries import FINAL_EXIT_CODE, mark_failed
+
+    line = f"pix2pix-ablation {args.command}: error: {exc}"
+    print(line, file=sys.stderr)
+    if args.command == "train":
+        console = os.environ.get("P2P_ERROR_FD", "")  # scripts/train.py: stderr goes to train.log
+        if console.isdigit():
+            try:
+                os.write(int(console), f"{line}\n".encode())
+            except OSError:
+                pass
+        try:
+            mark_failed(args.out, line)
+        except OSError:
+            pass
+    return FINAL_EXIT_CODE
 
 
 if __name__ == "__main__":

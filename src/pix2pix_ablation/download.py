@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import http.client
+import re
 import shutil
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from .bounds import quote
 
 
 class FetchError(RuntimeError):
     """Something could not be fetched; the message says why in one line."""
+
+
+def file_name_of(source: str) -> str:
+    """The file name a URL or a local path ends in, to name what is fetched from it.
+
+    ValueError where it ends in none (empty, ``.``, ``..``: ``results/inception/..`` is
+    ``results/`` itself) or in characters that are unsafe in a path.
+    """
+    remote = "://" in source
+    path = urllib.parse.urlsplit(source).path if remote else source
+    name = path.rsplit("/", 1)[-1]
+    name = urllib.parse.unquote(name) if remote else name
+    if name in ("", ".", "..") or len(name) > 200 or not re.fullmatch(r"[A-Za-z0-9._+-]+", name):
+        raise ValueError(f"{quote(source)} does not end in a file name (letters, digits, . _ + -)")
+    return name
 
 
 def download(url: str, dest: Path, retries: int, timeout: float = 60.0) -> None:

@@ -77,11 +77,15 @@ def load_yaml_file(path: str | Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise YamlError(f"{path}: cannot read ({exc.strerror})") from None
-    return load_yaml(decode_utf8(data, str(path)), str(path))
+    # YAML allows a UTF-8 byte-order mark (and Snakemake reads the config with one alike)
+    return load_yaml(decode_utf8(data, str(path), utf8_bom=True), str(path))
 
 
-def decode_utf8(data: bytes, where: str) -> str:
-    """``data`` as text: UTF-8 without byte-order mark, else one line naming the line."""
+def decode_utf8(data: bytes, where: str, utf8_bom: bool = False) -> str:
+    """``data`` as text: UTF-8 (with a byte-order mark only if ``utf8_bom``, which is dropped),
+    else one line naming the line."""
+    if utf8_bom and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     for bom, name in ((b"\xef\xbb\xbf", "UTF-8"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
         if data.startswith(bom):
             encoding = "saved with a UTF-8 byte-order mark" if name == "UTF-8" else "UTF-16, not UTF-8"

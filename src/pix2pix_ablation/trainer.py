@@ -252,6 +252,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
 
     def save(epoch_done: int | None) -> None:
         nonlocal wall_seconds, started
+        acc.raise_if_not_finite()  # never checkpoint weights a nan has reached
         now = time.perf_counter()
         wall_seconds, started = wall_seconds + now - started, now
         losslog.write_log(out_dir / layout.LOSSES, rows)
@@ -292,10 +293,12 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
                 inputs, targets = sample_batch(data, index, cfg, _batch_generator(cfg, epoch, batch), torch_device)
                 inputs = inputs.contiguous(memory_format=memory_format)
                 targets = targets.contiguous(memory_format=memory_format)
+                acc.iteration = iteration + 1
                 train_step(cfg, models, inputs, targets, lambda_l1, iteration % cfg.d_every == 0, acc, forward)
                 iteration += 1
                 row = None
                 if iteration % cfg.log_every == 0 or iteration == total_iterations:
+                    acc.raise_if_not_finite()  # the means below sync anyway
                     row = {"epoch": epoch + 1, "iteration": iteration, **acc.means(), "lambda_l1": lambda_l1,
                            "lr": lr, "seconds": round(wall_seconds + time.perf_counter() - started, 3)}
                     rows.append(row)

@@ -14,6 +14,7 @@ sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
 from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
 from pix2pix_ablation.datasets import configured_datasets  # noqa: E402
+from pix2pix_ablation.download import file_name_of  # noqa: E402
 from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
 from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one place for every path)
     CHECKPOINTS,
@@ -47,18 +48,28 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
 from pix2pix_ablation.metrics import registry  # noqa: E402
 from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
 from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
+from pix2pix_ablation.retries import skip_retries_after_final_failures  # noqa: E402
+from pix2pix_ablation.safe_yaml import YamlError, check_tree, load_yaml_file  # noqa: E402
 from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
 # one pass: the schema's defaults filled in, the first problem as one line naming the key
 # (snakemake.utils.validate would print the whole schema), then what relates knobs to
-# each other
+# each other. Snakemake parsed the config files already, but with aliases and repeated keys
+# allowed (an alias bomb expanded in its config hashing; `seeds` twice kept the last):
+# they are read again strictly, and what Snakemake built (--config included) is checked.
 try:
+    for configfile in workflow.configfiles:
+        load_yaml_file(configfile)
+except YamlError as exc:
+    raise WorkflowError(str(exc)) from None
+try:
+    check_tree(config)
     validate(config, SCHEMAS / "config.schema.yaml")
     from_mapping(config["defaults"])
     DATASETS = configured_datasets(config)  # by name, the default (data:) first
-except SchemaError as exc:
+except (SchemaError, YamlError) as exc:
     raise WorkflowError(f"config {exc}") from None
 except ConfigError as exc:
     raise WorkflowError(f"config defaults.{exc}") from None
@@ -96,7 +107,12 @@ def per_used_dataset(pattern):
 
 EVAL = config["evaluation"]
 TRAINING = config["training"]
-INCEPTION_WEIGHTS = f"{INCEPTION_DIR}/{Path(EVAL['inception_weights']['source']).name}"
+# a train job that failed for good (bad image, no CUDA, diverged: retries.py) is not retried
+skip_retries_after_final_failures("train", lambda wildcards: RUN.format(**wildcards))
+try:  # a source ending in /.. named results/inception/.., i.e. results/ itself, as an output
+    INCEPTION_WEIGHTS = f"{INCEPTION_DIR}/{file_name_of(EVAL['inception_weights']['source'])}"
+except ValueError as exc:
+    raise WorkflowError(f"config evaluation.inception_weights.source: {exc}") from None
 # Every GPU job waits for the FID weights when they are needed: fetched by a local job
 # (the login node has the internet that compute nodes often lack), so missing weights
 # fail once, before any GPU hour is queued. ancient(): the file's age never re-runs a job.
