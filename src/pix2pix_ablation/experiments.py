@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bounds import MAX_SEEDS, quote
+from .bounds import MAX_NAME, MAX_SEEDS, quote
 from .config import ConfigError, ExperimentConfig, coerce, field_names, resolve
 from .datasets import Dataset
 from .safe_yaml import YamlError, decode_utf8
@@ -93,7 +93,9 @@ def _cells(path: Path, lineno: int, line: str) -> list[str]:
     """The tab-separated cells of one line; a quote that does not wrap a whole cell is an error."""
     try:
         return next(csv.reader([line], delimiter="\t", strict=True))
-    except csv.Error:
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise TableError(f"{path}: line {lineno}: a cell longer than {csv.field_size_limit()} characters") from None
         raise TableError(
             f"{path}: line {lineno}: unbalanced or misplaced double quote (a quoted cell must start and "
             'end with " and sit between tabs; write a quote inside it as "")'
@@ -165,6 +167,9 @@ def load_experiments(
         where = f"{path}: row {line} ({quote(name) if len(name) > 40 else name or 'no name'})"
         if not name:
             raise TableError(f"{where}, column 'name': every experiment needs a name")
+        if len(name) > MAX_NAME:  # before the schema: its message would quote the whole name
+            raise TableError(f"{where}, column 'name': {quote(name)} is longer than {MAX_NAME} characters "
+                             "(it names the run's folders and report files)")
         if name in seen:
             raise TableError(f"{where}, column 'name': duplicate name, already used on row {seen[name]}")
         seen[name] = line
