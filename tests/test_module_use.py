@@ -133,8 +133,10 @@ def test_snakedeploy_layout_with_the_clone_path_plans_the_run(tmp_path):
     (user / "workflow" / "Snakefile").write_text(deployed.replace('"Snakefile"', json.dumps(f"{clone}/Snakefile")))
     write_rows(user, ROWS)  # the deployed config/ is the clone's: its table, our rows
 
-    plan = planned_jobs(snakemake(user, "-n", configfile=None, timeout=120))  # the default target: all
+    run = snakemake(user, "-n", configfile=None, timeout=120)  # the default target: all
+    plan = planned_jobs(run)
     assert plan["all"] == 1 and plan["train"] == len(ROWS[1:]) * 3  # the clone's config.yaml: 3 seeds
+    assert "results/runs/loss_l1/seed2/train_summary.json" in run.stdout and "norm_instance" not in run.stdout
     assert _files(clone) == before
 
 
