@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .config import ConfigError, ExperimentConfig, load, with_overrides
 
@@ -64,6 +65,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .plan import run
+
+    return run(args)
+
+
 def cmd_knobs(args: argparse.Namespace) -> int:
     from .schema import knob_schema_text, knob_table, write_generated
 
@@ -75,8 +82,15 @@ def cmd_knobs(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad flags are one line, as every other bad input (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pix2pix-ablation", description=__doc__)
+    parser = _Parser(prog="pix2pix-ablation", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -127,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.set_defaults(func=cmd_bench)
+
+    from .plan import add_arguments as plan_arguments  # torch-free: --help stays fast
+
+    p = sub.add_parser("plan", help="what the workflow would still train: trainings, iterations, hours, snapshot "
+                       "disk (submits and writes nothing)")
+    plan_arguments(p)
+    p.set_defaults(func=cmd_plan)
     return parser
 
 
