@@ -57,6 +57,19 @@ REPORT_DIR = "results/report"
 PANEL_DIR = f"{REPORT_DIR}/{{comparison}}"
 SUMMARY_DIR = f"{REPORT_DIR}/summary"
 REPORT_TEXT = f"{REPORT_DIR}/workflow.rst"  # the landing page, from what the run recorded
+# what the ablation found: every comparison x metric, in words and numbers
+FINDINGS_TSV = "results/findings.tsv"
+FINDINGS_MD = "results/findings.md"
+FINDINGS_DIR = f"{REPORT_DIR}/findings"
+FINDINGS_HTML = f"{FINDINGS_DIR}/findings.html"
+FINDINGS_JSON = f"{FINDINGS_DIR}/findings.json"  # what the landing page summarises
+ARM_STATS_TSV = "results/arm_statistics.tsv"  # every arm x metric: mean, interval, seed vs image variance
+TABLES_DIR = "results/tables"  # LaTeX (booktabs) and CSV, per comparison and for all experiments
+
+
+def table_files(name: str) -> list[str]:
+    """The LaTeX and CSV form of one pasteable table (a comparison's id, or "summary")."""
+    return [f"{TABLES_DIR}/{name}.tex", f"{TABLES_DIR}/{name}.csv"]
 REPORT_HTML = "results/report.html"
 
 

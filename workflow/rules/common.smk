@@ -20,8 +20,13 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     CHECKPOINTS,
     DATA_DIR,
     DATA_MANIFEST,
+    ARM_STATS_TSV,
     EVAL_DIR,
     FEATURE_CACHE,
+    FINDINGS_HTML,
+    FINDINGS_JSON,
+    FINDINGS_MD,
+    FINDINGS_TSV,
     GROUND_TRUTH,
     INCEPTION_DIR,
     LOGS,
@@ -44,7 +49,9 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     SUMMARY_DIR,
     SUMMARY_TSV,
     TRAIN_LOG,
+    table_files,
 )
+from pix2pix_ablation.findings.specs import comparison_specs  # noqa: E402
 from pix2pix_ablation.metrics import registry  # noqa: E402
 from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
 from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
@@ -183,7 +190,10 @@ def evaluations():
 
 def real_features_file(wildcards):
     """Inception features of the real targets (the side this run translates to) at its evaluation size."""
-    cfg = experiment(wildcards.experiment).config
+    return _real_features_of(experiment(wildcards.experiment).config)
+
+
+def _real_features_of(cfg):
     return REAL_FEATURES.format(dataset=cfg.dataset, split=EVAL["split"], direction=cfg.direction, size=cfg.crop_size)
 
 
@@ -231,10 +241,34 @@ SUMMARY_FILES = {"table": f"{SUMMARY_DIR}/experiments.html", "tsv": f"{SUMMARY_D
 CAPTIONS = "../../report"
 
 
+FINDINGS_CATEGORY = "findings"
+FINDINGS_SETTINGS = {key: REPORT_CFG[key] for key in ("min_effect", "alpha", "power", "bootstrap")} | {
+    "kid_subset_size": EVAL["kid_subset_size"]
+}
+if unknown := sorted(set(REPORT_CFG["min_effect"]) - set(registry.KEYS)):
+    raise WorkflowError(
+        f"config report.min_effect: {', '.join(unknown)} is not a metric (metrics: {', '.join(registry.KEYS)})"
+    )
+
+
+def findings_comparisons():
+    """Every comparison the findings test (pix2pix_ablation.findings.specs)."""
+    return comparison_specs(PANELS.values(), EXPERIMENTS, _real_features_of)
+
+
+def findings_real_features():
+    return sorted({spec["real_features"] for spec in findings_comparisons()})
+
+
+def findings_table_files():
+    """The pasteable tables: one per comparison, one of all experiments."""
+    return [path for name in ["summary", *(s["id"] for s in findings_comparisons())] for path in table_files(name)]
+
+
 def report_outputs():
     """Every figure and table of the report and its landing page (what `rule all` requests)."""
     panels = [f"{PANEL_DIR.format(comparison=pid)}/{f.name}" for pid in PANELS for f in PANEL_FILES]
-    return [REPORT_TEXT, *SUMMARY_FILES.values(), *panels]
+    return [REPORT_TEXT, *SUMMARY_FILES.values(), *panels, FINDINGS_HTML, *findings_table_files()]
 
 
 def panel(wildcards):

@@ -83,6 +83,7 @@ rule report_description:
         manifests=list(per_used_dataset(DATA_MANIFEST).values()),
         metrics=evaluations(),
         ground_truths=list(per_used_dataset(GROUND_TRUTH).values()),
+        findings=FINDINGS_JSON,
         template=WORKFLOW_DIR / "report" / "workflow.rst",
     output:
         REPORT_TEXT,

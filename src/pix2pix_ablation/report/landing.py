@@ -46,7 +46,7 @@ def _dataset_facts(manifest_path: Path, ground_truth_path: Path, runs: Sequence[
 
 
 def run_facts(manifest_paths: Sequence[Path], metric_files: Sequence[Path], ground_truth_paths: Sequence[Path],
-              epochs_experiment: str | None = None) -> dict[str, Any]:
+              epochs_experiment: str | None = None, findings_path: Path | None = None) -> dict[str, Any]:
     """What the run's files say about it: datasets, evaluation settings, experiments, seeds.
 
     ``manifest_paths`` and ``ground_truth_paths``: one of each per dataset, in the same order.
@@ -89,6 +89,8 @@ def run_facts(manifest_paths: Sequence[Path], metric_files: Sequence[Path], grou
                                        for k, reason in e["left_out"].items()
                                        if registry.metric(k).source != "segmenter")),
         "directions": registry.direction_phrase(),
+        # what the findings concluded (rule findings), summarised at the top of the page
+        "findings": json.loads(Path(findings_path).read_text()) if findings_path else {"comparisons": [], "notes": []},
     }
 
 

@@ -1,0 +1,44 @@
+"""What to run next: how many more seeds the undecided differences of a comparison need, and the cost.
+
+The cost is this run's own: the mean measured training time of each row's finished
+seeds, on the device the runs recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .sentences import verdict_kind
+
+# beyond this many seeds per row a difference is too small to chase with seeds
+MAX_SEEDS = 50
+
+
+def seeds_action(rows: pd.DataFrame, reference: str, seeds_of: Mapping[str, int], hours_of: Mapping[str, float],
+                 device: str = "", column: str = "seeds_needed") -> str | None:
+    """``raise seeds of rows baseline, loss_l1 to 6: 10 more trainings, about 2.3 hours ...``, or None.
+
+    ``rows``: one comparison's findings; undecided ones ("no detectable difference") with
+    a finite ``column`` ask for seeds. The arms they name and the reference all go to the
+    largest count asked for (a paired comparison uses the seeds both rows have).
+    """
+    undecided = rows[(rows["verdict"].map(verdict_kind) == "no detectable difference")
+                     & rows[column].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))]
+    if undecided.empty:
+        return None
+    wanted = int(undecided[column].max())
+    arms = [reference, *dict.fromkeys(undecided["arm"])]
+    if wanted > MAX_SEEDS:
+        return (f"{', '.join(arms[1:])}: the differences left undecided would need more than {MAX_SEEDS} seeds "
+                "per row: too small to settle with seeds")
+    more = {arm: wanted - seeds_of[arm] for arm in arms if wanted > seeds_of[arm]}
+    if not more:
+        return None
+    hours = sum(n * hours_of.get(arm, math.nan) for arm, n in more.items())
+    cost = f", about {hours:.2g} hours at this run's measured cost" if math.isfinite(hours) else ""
+    on = f" ({device})" if device and cost else ""
+    return (f"raise `seeds` of rows {', '.join(more)} to {wanted}: {sum(more.values())} more trainings"
+            f"{cost}{on}")
