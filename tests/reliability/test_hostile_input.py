@@ -5,6 +5,7 @@ the test's own folders) and nothing is read from outside the dataset folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -411,3 +412,19 @@ def test_the_workflow_does_not_retry_a_diverged_training_and_shows_why(tmp_path)
     run_dir = work / "results" / "runs" / "base" / "seed0"
     assert (run_dir / "failed.json").is_file() and not (run_dir / "train_summary.json").exists()
     assert not (run_dir / "eval").exists()  # not scored
+
+
+def test_every_file_name_the_workflow_derives_from_a_100_character_name_fits(tmp_path):
+    """The longest names allowed, on a comparison (panel folder <axis>--<name>, table files):
+    every path component the dry run plans, in its atomic-write temporary form, fits in 255 bytes."""
+    # not one letter repeated: Snakemake refuses a periodic wildcard value ("aaaa...")
+    long_a, long_b = (hashlib.sha256(seed).hexdigest()[:50] * 2 + "x" for seed in (b"a", b"b"))
+    long_a, long_b = long_a[-100:], long_b[-100:]
+    work = make_workdir(tmp_path, ["name|patch", f"{long_a}|", f"{long_b}|34"])
+    run = snakemake(work, "-n", "all", env=CHILD_ENV, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    outputs = [path for line in run.stdout.splitlines() if line.strip().startswith("output:")
+               for path in line.split(":", 1)[1].split(", ")]
+    assert any(f"patch--{long_a}" in path for path in outputs), "no panel of the long-named comparison planned"
+    longest = max((part for path in outputs for part in path.strip().split("/")), key=len)
+    assert len(f".{longest}.XXXXXXXX.tmp".encode()) <= 255, longest
