@@ -35,6 +35,8 @@ try:
         weights=Path(weights[0]) if weights else None,
         ground_truth=Path(sm.input.ground_truth),
         eval_mode=sm.params.eval_mode,
+        lpips=tuple(Path(p) for p in sm.params.lpips) if sm.params.lpips else None,
+        lpips_left_out=sm.params.lpips_left_out,
     )
 except (MetricsError, DeviceError, FileNotFoundError, ValueError) as exc:
     print(f"evaluate: {exc}", file=sys.stderr)

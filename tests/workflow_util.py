@@ -36,6 +36,8 @@ _TINY = {
     "defaults": {"load_size": 36, "crop_size": 32, "ngf": 4, "ndf": 4, "patch": 16, "epochs": 2,
                  "save_epochs": [1, 2], "batch_size": 2, "log_every": 1, "checkpoint_every": 2},
     "evaluation": {"inception": "random", "bootstrap": 20, "grid_images": 2,
+                   # offline: LPIPS left out (tests/test_lpips_workflow.py pre-places weights)
+                   "lpips": {"backbone": {"source": None}, "linear": {"source": None}},
                    "segmenter": {"arch": "small", "size": 32, "epochs": 1, "batch_size": 4, "lr": 0.002, "seed": 0}},
     "report": {"smoothing": 2},
     "resources": {name: {"gpu": 0, "cpus_per_task": 1, "mem_mb": 500, "runtime": 10}

@@ -53,6 +53,7 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
 )
 from pix2pix_ablation.findings.specs import comparison_specs  # noqa: E402
 from pix2pix_ablation.metrics import registry  # noqa: E402
+from pix2pix_ablation.metrics.lpips_weights import lpips_files  # noqa: E402
 from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
 from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
 from pix2pix_ablation.retries import skip_retries_after_final_failures  # noqa: E402
@@ -124,6 +125,10 @@ except ValueError as exc:
 # (the login node has the internet that compute nodes often lack), so missing weights
 # fail once, before any GPU hour is queued. ancient(): the file's age never re-runs a job.
 GPU_GATE = [ancient(INCEPTION_WEIGHTS)] if EVAL["inception"] == "pretrained" else []
+# the LPIPS weights, checked once by the local rule lpips_weights; none declared (offline):
+# LPIPS is left out of every evaluation with this reason
+LPIPS_FILES, LPIPS_LEFT_OUT = lpips_files(EVAL)
+LPIPS_GATE = [ancient(LPIPS_RECORD), LPIPS_BACKBONE, LPIPS_LINEAR] if LPIPS_FILES else []
 
 
 # the name pattern of the table's schema, not an alternation of the names: matching

@@ -98,6 +98,7 @@ rule evaluate:
         ground_truth=of_row(GROUND_TRUTH),
         real_features=real_features_file,
         weights=GPU_GATE,
+        lpips=LPIPS_GATE,
     output:
         # each saved epoch also gets eval/epochNNN/ (images, per_image.tsv, metrics.json)
         metrics=RUN_METRICS,
@@ -117,6 +118,8 @@ rule evaluate:
         kid_subset_size=EVAL["kid_subset_size"],
         bootstrap=EVAL["bootstrap"],
         cache=FEATURE_CACHE,
+        lpips=[str(p) for p in LPIPS_FILES] if LPIPS_FILES else None,
+        lpips_left_out=LPIPS_LEFT_OUT,
     script:
         "../../scripts/evaluate.py"
 

@@ -22,6 +22,8 @@ _SOURCES = {
              "load_inception", "random_inception"),
     ".image_quality": ("PSNR_CAP", "per_image_metrics"),
     ".inception_weights": ("fetch_inception_weights", "hub_copy"),
+    ".lpips": ("load_lpips", "lpips_distances", "lpips_per_image"),
+    ".lpips_weights": ("fetch_lpips_weights", "lpips_files"),
     ".confusion": ("confusion_matrix", "per_class_iou", "scores_from_confusion"),
     ".segmentation": ("ARCHS", "SmallFCN", "build_segmenter", "load_segmenter", "save_segmenter", "segment",
                       "train_segmenter"),

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import torch
-
 from ..atomic import atomic_path
 from ..download import FetchError, download
 from ..hashing import file_sha256
@@ -56,6 +54,8 @@ def check_file(path: Path, spec: DeclaredFile, name: str | None = None) -> str:
     if not digest.startswith(spec.sha256.lower()):
         raise MetricsError(f"{name}: sha256 {digest[:16]}... does not start with {spec.sha256} "
                            f"(truncated, or not the {spec.what})")
+    import torch  # here, not at import: the workflow reads the declarations while planning
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated/corrupt files raise many different errors

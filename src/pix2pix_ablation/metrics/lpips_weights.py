@@ -17,13 +17,14 @@ from typing import Any
 from ..atomic import atomic_open
 from ..layout import LPIPS_BACKBONE, LPIPS_LINEAR
 from .declared_file import DeclaredFile, fetch_declared
-from .lpips import backbone_problem, linear_problem
 
-# the files of evaluation.lpips, in the order load_lpips takes them
+# the files of evaluation.lpips, in the order load_lpips takes them: what each is, the name of
+# its layout check in .lpips (imported when fetching: the workflow reads this module while
+# planning, which must not load torch), where it goes
 FILES = {
-    "backbone": ("LPIPS AlexNet backbone (torchvision's ImageNet alexnet-owt-7be5be79.pth)", backbone_problem,
+    "backbone": ("LPIPS AlexNet backbone (torchvision's ImageNet alexnet-owt-7be5be79.pth)", "backbone_problem",
                  LPIPS_BACKBONE),
-    "linear": ("LPIPS linear layers v0.1 (alex.pth)", linear_problem, LPIPS_LINEAR),
+    "linear": ("LPIPS linear layers v0.1 (alex.pth)", "linear_problem", LPIPS_LINEAR),
 }
 
 
@@ -40,8 +41,10 @@ def lpips_files(evaluation: Mapping[str, Any]) -> tuple[tuple[Path, Path] | None
 
 def declared_files(lpips: Mapping[str, Any]) -> dict[str, DeclaredFile]:
     """The two declared files of ``evaluation.lpips`` (both sources set)."""
+    from . import lpips as checks
+
     return {name: DeclaredFile(what, f"evaluation.lpips.{name}.source", lpips[name]["source"], lpips[name]["sha256"],
-                               problem, lpips["retries"])
+                               getattr(checks, problem), lpips["retries"])
             for name, (what, problem, _) in FILES.items()}
 
 
