@@ -122,3 +122,12 @@ def test_schema_allows_exactly_the_table_columns_and_choices():
     for key, choices in CHOICES.items():
         assert tuple(knobs["properties"][key]["enum"]) == choices
     assert tuple(knobs["properties"]["patch"]["enum"]) == tuple(PATCH_LAYERS)
+
+
+def test_row_seeds_give_named_rows_their_seeds(tmp_path):
+    table = tmp_path / "t.tsv"
+    table.write_text("name\tloss\tseeds\na\t\t\nb\tl1\t\nc\tcgan\t4\n")
+    found = {e.name: e.seeds for e in load_experiments(table, {}, 1, row_seeds={"b": 2, "c": 3})}
+    assert found == {"a": (0,), "b": (0, 1), "c": (0, 1, 2, 3)}  # the cell wins over row_seeds
+    with pytest.raises(TableError, match="config row_seeds: 'z' names no row of"):
+        load_experiments(table, {}, 1, row_seeds={"z": 2})

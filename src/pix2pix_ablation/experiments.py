@@ -147,7 +147,7 @@ def _schema_check(typed: Mapping[str, Any], where: str, schema_path: Path) -> No
 
 def load_experiments(
     path: Path, defaults: Mapping[str, Any], default_seeds: int = 1, schema_path: Path | None = None,
-    datasets: Mapping[str, Dataset] | None = None,
+    datasets: Mapping[str, Dataset] | None = None, row_seeds: Mapping[str, int] | None = None,
 ) -> list[Experiment]:
     """Validate (JSON schema per row, then the config's own checks) and resolve every row.
 
@@ -155,7 +155,10 @@ def load_experiments(
     cell takes the default, and a row on a dataset with a known direction takes that
     direction unless it sets one (over ``defaults``). The first problem raises TableError
     naming file, row and column; two rows with identical settings raise one naming both rows.
+    ``row_seeds`` (the config's ``row_seeds``): seeds of named rows whose seeds cell is empty,
+    over ``default_seeds``; a name no row has is an error.
     """
+    row_seeds = dict(row_seeds or {})
     path = Path(path)
     schema_path = schema_path or SCHEMA
     seen: dict[str, str] = {}
@@ -176,7 +179,7 @@ def load_experiments(
         typed = _typed_cells(row, where)
         if schema_path.exists():
             _schema_check(typed, where, schema_path)
-        n_seeds = typed.pop("seeds", default_seeds)
+        n_seeds = typed.pop("seeds", row_seeds.get(name, default_seeds))
         description = typed.pop("description", "")
         if n_seeds < 1:
             raise TableError(f"{where}, column 'seeds': {n_seeds!r} is not a positive number of seeds")
@@ -195,6 +198,8 @@ def load_experiments(
             raise TableError(f"{where}, column {column!r}: {str(exc).split(':', 1)[-1].strip()}") from None
         experiments.append(Experiment(name, cfg, tuple(range(n_seeds)), description))
         lines.append(line)
+    if unknown := sorted(set(row_seeds) - set(seen)):
+        raise TableError(f"config row_seeds: {', '.join(map(quote, unknown))} names no row of {path}")
     _reject_identical_rows(path, experiments, lines)
     return experiments
 

@@ -98,7 +98,12 @@ try:
     EXPERIMENTS = {
         e.name: e
         for e in load_experiments(
-            EXPERIMENTS_TABLE, config["defaults"], config["seeds"], SCHEMAS / "experiments.schema.yaml", DATASETS
+            EXPERIMENTS_TABLE,
+            config["defaults"],
+            config["seeds"],
+            SCHEMAS / "experiments.schema.yaml",
+            DATASETS,
+            config["row_seeds"],
         )
     }
 except TableError as exc:
