@@ -8,7 +8,8 @@ workflow's Slurm profile and rules make of it.
   again under the same job id, resumes, and ends with the weights of an uninterrupted run.
 - A deterministic failure (a damaged test image) fails once, with its message: only the
   train rule has retries.
-- A job that asked for a GPU on a node whose "GPU" is fake (no CUDA) fails at once.
+- A job that asked for a GPU on a node whose "GPU" is fake (no CUDA) fails at once, and
+  its train job is submitted once although the rule has retries (it failed for good).
 
 Runs with P2P_SLURM=1 (tools/test.sh starts tests/slurm/start-cluster.sh and sets it).
 Timing of the time-limit test: the first attempt runs under ``resources: train: runtime:
@@ -204,10 +205,10 @@ def test_preempted_train_job_is_requeued_by_slurm_resumes_and_ends_identical(tmp
 
 
 def test_deterministic_failures_fail_once_and_a_gpu_job_without_cuda_fails_at_once(tmp_path):
-    # the node's one "GPU" is a fake (a device file, no CUDA): the train job asks for it;
-    # a GPU-less node is the one failure where the train rule's retries could land on a good
-    # node; here each would fail the same way, so one attempt is enough to show it
-    config = tiny_workflow_config(resources={"train": {"gpu": 1}}, training={"retries": 0})
+    # the node's one "GPU" is a fake (a device file, no CUDA): the train job asks for it, with
+    # the train rule's retries left on: a job that failed for good (failed.json, retries.py)
+    # is not resubmitted
+    config = tiny_workflow_config(resources={"train": {"gpu": 1}}, training={"retries": 2})
     work = make_workdir(tmp_path, ["name|epochs|save_epochs", "base|500|500"], config)
     prepared = snakemake(work, FACADES_MANIFEST, env=CHILD_ENV)
     assert prepared.returncode == 0, prepared.stdout[-2000:]
@@ -230,8 +231,11 @@ def test_deterministic_failures_fail_once_and_a_gpu_job_without_cuda_fails_at_on
     assert len(errors) == 1 and errors[0].startswith("pix2pix-ablation train: error: device cuda was requested but "
                                                      "CUDA is not available on host"), errors
     assert "CUDA_VISIBLE_DEVICES='0'" in errors[0]  # Slurm gave the job the fake GPU
-    # it failed before anything else: no config saved, no data decoded, no checkpoint
-    assert sorted(p.name for p in run_dir.iterdir()) == ["train.log"]
+    # the cause is on the job's own stderr too (its Slurm log), not only in train.log
+    assert [line for line in logs["train"].splitlines() if line.startswith("pix2pix-ablation train: error:")] == errors
+    # it failed before anything else: no config saved, no data decoded, no checkpoint; only
+    # the record that it failed for good
+    assert sorted(p.name for p in run_dir.iterdir()) == ["failed.json", "train.log"]
     train_job = dict(jobs)["train"]
     print(f"\nGPU job without CUDA: Slurm RunTime {slurm_job_field(train_job, 'RunTime')} "
           f"(job start-up included), state {slurm_job_field(train_job, 'JobState')}")
