@@ -106,9 +106,16 @@ def write_rows(workdir: Path, rows: list[str]) -> None:
     (workdir / "config" / "experiments.tsv").write_text("\n".join(r.replace("|", "\t") for r in rows) + "\n")
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value used twice in full: the workflow refuses YAML aliases (safe_yaml.py)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def write_config(workdir: Path, config: dict, name: str = CONFIGFILE) -> Path:
     path = workdir / name
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.dump(config, Dumper=_NoAliases))
     return path
 
 
