@@ -1,5 +1,5 @@
 """The workflow's own checkers, as the Snakemake workflow catalog runs them: `snakemake
---lint` finds nothing but the conda/container lint (README says why there is no per-rule
+--lint` finds nothing but the conda/container lint (docs/layout.md says why there is no per-rule
 environment), and `snakefmt --check` (pinned in requirements.txt, configured in
 pyproject.toml) would change nothing."""
 

@@ -55,11 +55,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .atomic import write_text
     from .metrics import registry
-    from .schema import README
+    from .schema import METRICS_DOC
 
     if args.write:
-        write_text(README, registry.with_definitions(README.read_text()))
-        print(f"wrote {README}")
+        write_text(METRICS_DOC, registry.with_definitions(METRICS_DOC.read_text()))
+        print(f"wrote {METRICS_DOC}")
     else:
         sys.stdout.write(registry.definitions_markdown())
     return 0
@@ -117,12 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", action="store_true",
                    help="print the JSON schema of the knobs instead (workflow/schemas/knobs.schema.yaml)")
     p.add_argument("--write", action="store_true",
-                   help="rewrite workflow/schemas/knobs.schema.yaml and the README's table (after adding a knob)")
+                   help="rewrite workflow/schemas/knobs.schema.yaml and the table in docs/experiments.md "
+                        "(after adding a knob)")
     p.set_defaults(func=cmd_knobs)
 
     p = sub.add_parser("metrics", help="every reported metric: direction, family, definition (markdown)")
     p.add_argument("--write", action="store_true",
-                   help="rewrite the README's metric definitions from the registry (after adding a metric)")
+                   help="rewrite docs/metrics.md's definitions from the registry (after adding a metric)")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("synth", help="write a synthetic facades-format dataset")

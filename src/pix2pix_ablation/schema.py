@@ -30,7 +30,11 @@ HEADER = (
     "#   pix2pix-ablation knobs --write\n"
     "# (tests/test_config.py fails while this file and the dataclass differ)\n"
 )
-README = SCHEMA_DIR.parents[1] / "README.md"
+# the pages holding generated blocks: the knob table (below) and the metric definitions
+# (metrics.registry.with_definitions; pix2pix-ablation metrics --write)
+DOCS = SCHEMA_DIR.parents[1] / "docs"
+KNOBS_DOC = DOCS / "experiments.md"
+METRICS_DOC = DOCS / "metrics.md"
 TABLE_START, TABLE_END = "<!-- knobs table: pix2pix-ablation knobs -->\n", "<!-- end of knobs table -->"
 
 _JSON_TYPES = {
@@ -84,21 +88,21 @@ def knob_schema_text() -> str:
 
 
 def knob_table() -> str:
-    """The markdown table of :func:`knob_rows` (``pix2pix-ablation knobs``; the README's copy)."""
+    """The markdown table of :func:`knob_rows` (``pix2pix-ablation knobs``; the copy in docs/experiments.md)."""
     lines = ["| column | default | allowed | role | what it does |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join((f"`{row[0]}`", *row[1:])) + " |" for row in knob_rows()]
     return "\n".join(lines) + "\n"
 
 
-def write_generated(schema_path: Path = SCHEMA_DIR / "knobs.schema.yaml", readme: Path = README) -> list[Path]:
-    """Rewrite what is generated from the knobs: their schema file and the README's table."""
+def write_generated(schema_path: Path = SCHEMA_DIR / "knobs.schema.yaml", doc: Path = KNOBS_DOC) -> list[Path]:
+    """Rewrite what is generated from the knobs: their schema file and the table in docs/experiments.md."""
     from .atomic import write_text
 
     write_text(schema_path, knob_schema_text())
-    text = readme.read_text()
+    text = doc.read_text()
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    write_text(readme, text[:start] + knob_table() + text[end:])
-    return [schema_path, readme]
+    write_text(doc, text[:start] + knob_table() + text[end:])
+    return [schema_path, doc]
 
 
 def knob_rows() -> Iterator[tuple[str, str, str, str, str]]:

@@ -2,7 +2,7 @@
 
 The evaluation scores exactly these keys (a key it computes that is not here, or one
 here it neither computes nor records a reason for leaving out, is an error), the report
-titles, orders, rounds and judges them from here, and the README's definitions are
+titles, orders, rounds and judges them from here, and docs/metrics.md's definitions are
 generated from :data:`METRICS` (``pix2pix-ablation metrics --write``). Torch-free: the
 report jobs import it without loading torch.
 
@@ -214,7 +214,7 @@ def definitions_id() -> str:
 
 
 def definitions_markdown() -> str:
-    """The README's metric definitions (generated; ``pix2pix-ablation metrics --write``)."""
+    """The metric definitions of docs/metrics.md (generated; ``pix2pix-ablation metrics --write``)."""
     lines = ["| metric | better | family | scored | smallest effect of interest | equals |",
              "|---|---|---|---|---|---|"]
     for m in METRICS:
@@ -252,7 +252,7 @@ DEFINITIONS_END = "<!-- metric-definitions:end -->"
 
 
 def with_definitions(text: str) -> str:
-    """``text`` (the README) with the generated definitions between their markers."""
+    """``text`` (docs/metrics.md) with the generated definitions between their markers."""
     start = text.index("-->", text.index(DEFINITIONS_START)) + len("-->")
     end = text.index(DEFINITIONS_END)
     return text[:start] + "\n" + definitions_markdown() + text[end:]
