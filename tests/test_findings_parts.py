@@ -73,11 +73,14 @@ def test_seeds_action_counts_trainings_and_hours():
     action = seeds_action(rows, "ref", {"ref": 3, "a": 3, "b": 2}, {"ref": 1.0, "a": 2.0, "b": 0.5}, "gpu X")
     # ref +3 (3 h), a +3 (6 h), b +4 (2 h)
     assert action == "raise `seeds` of rows ref, a, b to 6: 10 more trainings, about 11 hours at this run's " \
-                     "measured cost (gpu X)"
+                     "measured cost (gpu X), to settle SSIM of a; SSIM of b"
     assert seeds_action(_rows("a", {"ssim": "worse"}, needed=6), "ref", {"ref": 3, "a": 3}, {}) is None
-    far = seeds_action(_rows("a", {"ssim": "no detectable difference with 3 seeds"}, needed=500), "ref",
-                       {"ref": 3, "a": 3}, {})
-    assert "more than 50 seeds" in far
+    # out of reach: named, and it does not inflate the count for what is in reach
+    rows = pd.concat([_rows("a", {"ssim": "no detectable difference with 3 seeds"}, needed=500),
+                      _rows("a", {"fid": "no detectable difference with 3 seeds"}, needed=4)])
+    assert seeds_action(rows, "ref", {"ref": 3, "a": 3}, {}) == (
+        "raise `seeds` of rows ref, a to 4: 2 more trainings, to settle FID of a; SSIM of a would need more "
+        "than 50 seeds per row, too small to settle with seeds")
 
 
 def test_latex_table_marks_best_and_significance():

@@ -579,3 +579,65 @@ def test_fcn_scores_left_out_are_explained_and_have_no_upper_bound(tmp_path):
     text = (tmp_path / "m.html").read_text()
     assert text.count(f"FCN scores left out: {reason}.") == 1
     assert "FCN upper bound" not in text
+
+
+@pytest.mark.slow
+def test_findings_files_answer_every_comparison(tiny_report):
+    results = tiny_report["dir"] / "results"
+    findings = pd.read_csv(results / "findings.tsv", sep="\t")
+    # every comparison with a reference (not "other"), every registered metric per arm
+    assert set(findings["comparison"]) == {"loss--baseline", "norm--baseline", "saved-epochs--baseline"}
+    for (_, arm), part in findings.groupby(["comparison", "arm"]):
+        assert list(part["metric"].sort_values()) == sorted(tables.METRICS), arm
+    tested = findings[~findings["verdict"].str.startswith("not tested")]
+    assert set(tested["metric"]) == set(tables.METRICS) - {"lpips"}
+    assert (findings.loc[findings["metric"] == "lpips", "verdict"].str.startswith("not tested: no LPIPS")).all()
+    # the interval holds its estimate; one-seed comparisons say so; two seeds give shares and seeds needed
+    assert ((tested["ci_low"] <= tested["difference"]) & (tested["difference"] <= tested["ci_high"])).all()
+    loss = tested[tested["comparison"] == "loss--baseline"]
+    assert (loss["n_seeds"] == 1).all() and loss["verdict"].str.contains("one seed").all()
+    norm = tested[tested["comparison"] == "norm--baseline"]
+    assert (norm["n_seeds"] == 2).all() and norm["seed_share"].between(0, 1).all()
+    assert norm["seeds_needed_min_effect"].notna().any()
+    # report 000's claim about instance norm stands beside the norm comparison
+    assert norm["published"].str.startswith("report000: ").all()
+    md = (results / "findings.md").read_text()
+    assert "## normalisation (facades)" in md and "norm_instance (instance)" in md
+    for name in ("summary", "loss--baseline", "norm--baseline", "saved-epochs--baseline"):
+        assert (results / "tables" / f"{name}.tex").read_text().startswith(r"\begin{table}")
+        assert "arm" in (results / "tables" / f"{name}.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.slow
+def test_findings_open_the_report_in_chromium(tiny_report, tmp_path):
+    """The report opens on the findings: a sentence per comparison, a verdict, a seeds-needed
+    figure and an agreement mark, and the findings page with every number."""
+    with Browser(_chromium(), tmp_path / "profile") as browser:
+        page = browser.new_page(width=1400, height=1000)
+        page.navigate(tiny_report["html"].as_uri())
+        page.wait_for("document.body.innerText.includes('Findings')", 60)
+        landing = page.evaluate("document.body.innerText")
+        page.wait_for(NAV_LINK.format(name=json.dumps("findings")), 60)
+        _click(page, NAV_LINK.format(name=json.dumps("findings")))
+        _click(page, RESULT_ROW.format(name=json.dumps("findings")) + ".querySelector('a')")
+        frame = "document.querySelector('#app iframe[src^=\"data:text/html\"]')"
+        page.wait_for(frame, 30)
+        src = page.evaluate(f"{frame}.src")
+        errors, remote = page.errors(), page.remote_requests()
+    assert not errors, "JavaScript errors in the report:\n" + "\n".join(errors)
+    assert not remote, f"the report asked the network for: {remote}"
+    # the landing page, before any category: the findings in words
+    assert landing.index("Findings") < landing.index("Reference row")
+    assert "norm (reference baseline, norm = batch): norm_instance (instance)" in landing
+    assert re.search(r"(better|worse|no detectable difference) on", landing)
+    assert re.search(r"Next: to detect [^:]+: raise seeds of rows baseline, norm_instance to \d+: \d+ more trainings",
+                     landing)
+    assert re.search(r"[✔✘?] (agrees|contradicts|inconclusive) with technical report 000", landing)
+    # the findings page itself (a data: URL in the report's frame)
+    import base64
+    from urllib.parse import unquote
+
+    header, data = src.split(",", 1)
+    findings_page = base64.b64decode(data).decode() if header.endswith(";base64") else unquote(data)
+    assert "seeds for min. effect" in findings_page and "Holm p" in findings_page
+    assert re.search(r"<td[^>]*>\d+</td>", findings_page)  # a seeds-needed figure

@@ -14,6 +14,7 @@ below the target, no number of seeds is enough: the test set limits it.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 from statsmodels.stats.power import TTestPower, normal_power
@@ -62,12 +63,21 @@ def seeds_needed(effect: float, parts: VarianceParts | None, alpha: float, power
     if not (math.isfinite(q) and math.isfinite(v)) or q + v <= 0:
         return SeedsNeeded(None, "cannot be estimated: no variance measured")
     if v == 0:
-        n = TTestPower().solve_power(effect_size=abs(effect) / math.sqrt(q), nobs=None, alpha=alpha, power=power)
-        return SeedsNeeded(max(2, math.ceil(float(n) - 1e-9)))
-    limit = float(normal_power(abs(effect) / math.sqrt(v), nobs=1, alpha=alpha))
-    if limit < power:
-        return SeedsNeeded(None, f"not reachable by adding seeds: the test set limits it (power {limit:.0%} "
-                                 "at any number of seeds)")
+        size = abs(effect) / math.sqrt(q)
+        # an effect far above the seed spread already has the power at 2 seeds, where the
+        # solver's root search starts out of range and gives up (NaN)
+        if TTestPower().power(effect_size=size, nobs=2, alpha=alpha) >= power:
+            return SeedsNeeded(2)
+        with warnings.catch_warnings():  # a NaN from a failed root search falls back to the search below
+            warnings.simplefilter("ignore")
+            n = float(TTestPower().solve_power(effect_size=size, nobs=None, alpha=alpha, power=power))
+        if math.isfinite(n):
+            return SeedsNeeded(max(2, math.ceil(n - 1e-9)))
+    else:
+        limit = float(normal_power(abs(effect) / math.sqrt(v), nobs=1, alpha=alpha))
+        if limit < power:
+            return SeedsNeeded(None, f"not reachable by adding seeds: the test set limits it (power {limit:.0%} "
+                                     "at any number of seeds)")
     # power rises with n (less variance, more df): bisect for the smallest n that reaches it
     low, high = 1, 2
     while power_at(effect, parts, high, alpha) < power:
