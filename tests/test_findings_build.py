@@ -91,6 +91,7 @@ def test_the_paper_stands_beside_ours_on_its_dataset(study):
     assert comp["paper"]["loss_cgan"]["fcn_per_pixel_acc"] == 0.57
     html = page(findings)
     assert "paper (Cityscapes)" in html and "0.57 (0.66)" in html
+    assert "share of variance from seeds" in html and html.count("seeds ") > 3 * 8
     # L1+GAN: the paper found it worse; ours cannot tell
     l1_gan = [c for c in comp["claims"] if c["source"] == "isola2017" and c["arm"] == "loss_l1_gan"][0]
     assert l1_gan["agreement"] == "inconclusive"

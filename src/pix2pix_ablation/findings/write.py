@@ -112,6 +112,27 @@ def _comparison_table(part: pd.DataFrame, paper: Mapping[str, Mapping[str, float
     return table_html(header, rows, titles)
 
 
+def _shares_table(stats: pd.DataFrame) -> str:
+    """Per arm and metric: the arm's mean with its interval, and the share of its variance from seeds."""
+    metrics = registry.ordered(stats["metric"].unique())
+    rows = []
+    for arm, part in stats.groupby("arm", sort=False):
+        by_metric = part.set_index("metric")
+        cells = [Cell(str(arm), kind="text")]
+        for key in metrics:
+            if key not in by_metric.index:
+                cells.append(Cell("–", sort=""))
+                continue
+            rec = by_metric.loc[key]
+            m = registry.metric(key)
+            interval = f"[{m.fmt(rec['ci_low'])}, {m.fmt(rec['ci_high'])}]" if math.isfinite(rec["ci_low"]) else ""
+            cells.append(Cell(m.fmt(rec["mean"]), sort=rec["mean"], sub=f"{interval} seeds {_pct(rec['seed_share'])}"))
+        rows.append(Row(cells))
+    return table_html(["arm", *(registry.metric(k).heading for k in metrics)], rows,
+                      ["", *("mean over seeds and test images; below: its 95% interval and the share of its "
+                             "variance from seeds (the rest: test images)" for _ in metrics)])
+
+
 def page(findings: Findings) -> str:
     parts = []
     for comp in findings.comparisons:
@@ -124,6 +145,8 @@ def page(findings: Findings) -> str:
                    f'{html.escape(c["expect"])} than {html.escape(c["reference"])}; ours: {html.escape(c["detail"])}'
                    "</p>" for c in comp["claims"]]
         blocks.append(_comparison_table(part, comp.get("paper", {})))
+        blocks.append("<h3>Each arm: mean, 95% interval, share of variance from seeds</h3>")
+        blocks.append(_shares_table(findings.arm_stats[findings.arm_stats["comparison"] == comp["id"]]))
         parts.append("".join(blocks))
     return page_html("Findings", parts, findings.notes)
 
