@@ -6,5 +6,5 @@ from pix2pix_ablation.report.figures import PanelData, draw_panel
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)
-draw_panel(PanelData.from_params(sm.params.panel, sm.input.ground_truth), sm.output)
+draw_panel(PanelData.from_params(sm.params.panel, sm.input.ground_truth, sm.input.findings), sm.output)
 logging.info("wrote %s", ", ".join(map(str, sm.output)))

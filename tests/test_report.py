@@ -68,7 +68,7 @@ def test_metric_table_marks_the_best_cell(tmp_path):
     assert '<tr class="pinned"><td data-sort="" class="text">FCN upper bound (real photos)' in text
 
 
-# ---------------------------------------------------------------- paired tests
+# ---------------------------------------------------------------- intervals over seeds
 
 
 def _runs(values: dict[str, dict[int, dict[str, float]]]) -> pd.DataFrame:
@@ -76,53 +76,6 @@ def _runs(values: dict[str, dict[int, dict[str, float]]]) -> pd.DataFrame:
              "inception": "random"}
             for arm, by_seed in values.items() for seed, metrics in by_seed.items() for m, v in metrics.items()]
     return pd.DataFrame(rows, columns=tables.RUN_COLUMNS)
-
-
-def test_paired_test_matches_scipy_and_reads_in_words():
-    ref = {0: 0.50, 1: 0.52, 2: 0.48}
-    better = {0: 0.60, 1: 0.63, 2: 0.57}  # +0.10, +0.11, +0.09: consistent
-    noisy = {0: 0.60, 1: 0.45, 2: 0.50}  # +0.10, -0.07, +0.02: no consistent effect
-    t = tables.paired_test(better, ref)
-    assert t["n_pairs"] == 3
-    assert t["mean_diff"] == pytest.approx(0.10)
-    assert t["p_value"] == pytest.approx(stats.ttest_rel([0.60, 0.63, 0.57], [0.50, 0.52, 0.48]).pvalue)
-    assert t["p_value"] < 0.05 and t["verdict"] == "significant at 5%"
-    n = tables.paired_test(noisy, ref)
-    assert n["p_value"] > 0.05 and n["verdict"] == "not significant"
-
-
-def test_paired_test_uses_only_shared_seeds():
-    t = tables.paired_test({0: 1.0, 1: 2.0, 5: 100.0}, {0: 0.0, 1: 1.5, 2: -100.0})
-    assert t["n_pairs"] == 2 and t["mean_diff"] == pytest.approx(0.75)
-    one = tables.paired_test({0: 1.0}, {0: 0.5, 1: 0.7})
-    assert one["n_pairs"] == 1 and math.isnan(one["p_value"]) and one["verdict"] == "1 seed: no test possible"
-    none = tables.paired_test({3: 1.0}, {0: 0.5})
-    assert none["verdict"] == "no shared seeds: no test possible"
-
-
-def test_identical_arms_are_not_significant():
-    t = tables.paired_test({0: 0.5, 1: 0.6}, {0: 0.5, 1: 0.6})
-    assert t["mean_diff"] == 0 and t["verdict"] == "not significant"
-
-
-def test_paired_tests_against_first_arm_with_direction():
-    runs = _runs({
-        "BN": {0: {"fid": 80.0, "ssim": 0.5}, 1: {"fid": 82.0, "ssim": 0.52}, 2: {"fid": 81.0, "ssim": 0.51}},
-        "IN": {0: {"fid": 70.0, "ssim": 0.4}, 1: {"fid": 71.0, "ssim": 0.43}, 2: {"fid": 72.5, "ssim": 0.41}},
-    })
-    out = tables.paired_tests(runs, ["BN", "IN"], metrics=("ssim", "fid")).set_index("metric")
-    assert set(out["reference"]) == {"BN"} and set(out["arm"]) == {"IN"}
-    assert out.loc["fid", "mean_diff"] == pytest.approx(-10.0 + 0.5 / 3, abs=1e-9)
-    assert out.loc["fid", "favours"] == "IN"  # lower FID is better
-    assert out.loc["ssim", "favours"] == "BN"
-    assert (out["verdict"] == "significant at 5%").all()
-    assert tables.paired_tests(runs, ["BN"]).empty  # one arm: nothing to compare
-
-
-def test_verdict_wording():
-    assert tables.verdict(0.01, 3) == "significant at 5%"
-    assert tables.verdict(0.2, 3) == "not significant"
-    assert tables.verdict(math.nan, 1) == "1 seed: no test possible"
 
 
 def test_t_interval_is_the_evaluation_one():
@@ -139,37 +92,6 @@ def test_summarize_gives_t_interval_over_seeds():
     assert s.loc["A", "mean"] == pytest.approx(11.0)
     assert s.loc["A", "ci_low"] == pytest.approx(11.0 - half) and s.loc["A", "ci_high"] == pytest.approx(11.0 + half)
     assert s.loc["B", "n_seeds"] == 1 and math.isnan(s.loc["B", "ci_low"])
-
-
-def test_holm_adjusts_known_p_values_and_skips_untested():
-    assert tables.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert tables.holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
-    assert tables.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1, order kept
-    out = tables.holm([0.01, math.nan, 0.04])  # NaN = no test: not counted in the family
-    assert out[0] == pytest.approx(0.02) and math.isnan(out[1]) and out[2] == pytest.approx(0.04)
-    assert tables.holm([]) == []
-
-
-def test_raw_p_below_5_percent_is_not_significant_after_holm(tmp_path):
-    # ssim: +0.10, +0.13, +0.07 (raw p ~0.03); l1: no consistent effect (raw p ~0.6): 2 tests in the family
-    runs = _runs({
-        "ref": {0: {"ssim": 0.50, "l1": 0.30}, 1: {"ssim": 0.50, "l1": 0.30}, 2: {"ssim": 0.50, "l1": 0.30}},
-        "new": {0: {"ssim": 0.60, "l1": 0.32}, 1: {"ssim": 0.63, "l1": 0.27}, 2: {"ssim": 0.57, "l1": 0.30}},
-    })
-    out = tables.paired_tests(runs, ["ref", "new"], metrics=("ssim", "l1")).set_index("metric")
-    raw = stats.ttest_rel([0.60, 0.63, 0.57], [0.50, 0.50, 0.50]).pvalue
-    assert out.loc["ssim", "p_value"] == pytest.approx(raw) and raw < 0.05
-    assert out.loc["ssim", "p_holm"] == pytest.approx(2 * raw) and 2 * raw >= 0.05
-    assert out.loc["ssim", "verdict"] == "not significant"
-    assert out.loc["l1", "p_holm"] >= out.loc["ssim", "p_holm"]
-    page = tmp_path / "paired.html"
-    pages.write_paired_table(page, out.reset_index(), "t", "ref")
-    text = page.read_text()
-    assert ">p (paired t)<" in text and ">p (Holm)<" in text and "Holm" in text.split("<table")[0]
-    assert f">{raw:.3f}<" in text and f">{2 * raw:.3f}<" in text and ">significant at 5%<" not in text
-
-
-# ---------------------------------------------------------------- loss curves
 
 
 def _write_log(path: Path, rows: list[dict[str, float]]) -> Path:
@@ -316,12 +238,11 @@ def _metrics_json(path: Path, experiment: str, seed: int, epoch: int, shift: flo
     return path, epoch
 
 
-def _metric_files(files, gt, table, points, paired, title):
-    """A panel's three metric files, as the report's figure table draws them; the summary."""
+def _metric_files(files, gt, table, points, title):
+    """A panel's metric table and point plot, as the report's figure table draws them; the summary."""
     m = metrics_panel.read_arm_metrics(files, gt)
     metrics_panel.write_table(m, table, title)
     metrics_panel.write_points(m, points, title)
-    metrics_panel.write_paired(m, paired, title)
     return m.summary
 
 
@@ -332,14 +253,11 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
             files.append((arm, *_metrics_json(tmp_path / f"{arm}{seed}.json", arm, seed, 4, shift + step * seed)))
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps({"fcn_per_pixel_acc": 0.8, "fcn_per_class_acc": 0.7, "fcn_mean_iou": 0.6}))
-    out = {k: tmp_path / f"out.{k}" for k in ("table.html", "points.png", "paired.html")}
-    summary = _metric_files(files, gt, out["table.html"], out["points.png"], out["paired.html"], "T")
+    out = {k: tmp_path / f"out.{k}" for k in ("table.html", "points.png")}
+    summary = _metric_files(files, gt, out["table.html"], out["points.png"], "T")
     assert set(summary["n_seeds"]) == {2}
     base_ssim = summary[(summary["arm"] == "base") & (summary["metric"] == "ssim")]["mean"].item()
     assert base_ssim == pytest.approx(0.505)  # the arm's own epoch, not the decoy
-    paired = out["paired.html"].read_text()
-    assert paired.count(">not significant<") == len(METRIC_VALUES)  # 2 seeds, diffs 0.05 and 0.07
-    assert paired.count("<tr>") == 1 + len(METRIC_VALUES)  # header + one row per metric
     assert "RANDOM Inception" in out["table.html"].read_text()
     assert Image.open(out["points.png"]).size[0] > 400
     metrics_panel.summary_outputs(files, {"facades": gt}, [{"name": "base", "categories": "loss", "description": "d"},
@@ -351,9 +269,12 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
 
 
 def test_single_arm_paired_page_says_why(tmp_path):
-    files = [("solo", *_metrics_json(tmp_path / "s.json", "solo", 0, 4, 0.0))]
-    _metric_files(files, None, tmp_path / "t.html", tmp_path / "p.png", tmp_path / "q.html", "solo")
-    assert "nothing to compare" in (tmp_path / "q.html").read_text()
+    from pix2pix_ablation.findings.write import write_comparison_page
+
+    findings = tmp_path / "findings.tsv"
+    pd.DataFrame(columns=["comparison", "arm", "metric", "verdict", "published"]).to_csv(findings, sep="\t")
+    write_comparison_page(findings, "other--solo", tmp_path / "q.html", "solo")
+    assert "No reference to test against" in (tmp_path / "q.html").read_text()
 
 
 def test_one_seed_arm_shows_the_bootstrap_interval_and_a_multi_seed_arm_the_seeds_ci(tmp_path):
@@ -443,7 +364,7 @@ def test_report_has_every_category_and_figure(tiny_report):
         assert result["caption"].strip(), f"{path} has no caption"
         assert all(isinstance(v, str) for v in (result["labels"] or {}).values())  # the JS sorts them as text
     paired = next(r for p, r in results.items() if p.endswith("norm--baseline/paired.html"))
-    assert "2 seeds per arm" in paired["caption"] and "every image of the evaluation split" in paired["caption"]
+    assert "2 seeds per arm" in paired["caption"] and "Holm-adjusted" in paired["caption"]
     table = tiny_report["dir"] / "results" / "report" / "norm--baseline" / "metrics.html"
     assert "8 test images" in table.read_text()
 
@@ -486,10 +407,11 @@ def test_report_outputs_carry_the_statistics(tiny_report):
     # every metric the run scored (LPIPS is left out without its weights)
     scored = set(pd.read_csv(tiny_report["dir"] / "results" / "metrics.tsv", sep="\t")["metric"])
     assert scored == set(tables.METRICS) - {"lpips"}
-    assert paired.count("<tr>") == 1 + len(scored)
-    assert "no test possible" not in paired  # both arms have seeds 0 and 1
+    # the findings' rows of the comparison: one per registered metric, LPIPS not tested
+    assert paired.count("<tr>") == 1 + len(tables.METRICS) and paired.count(">not tested: ") == 1
+    assert "seed variation not measured" not in paired  # both arms have seeds 0 and 1
     loss = (tiny_report["dir"] / "results" / "report" / "loss--baseline" / "paired.html").read_text()
-    assert loss.count(">1 seed: no test possible<") == len(scored)
+    assert loss.count("(one seed: seed variation not measured)<") == len(scored)
     # 3 grid images of 64 px; rows: input, one per arm (or saved epoch), ground truth
     header = grids.layout_for(["x"], 3, 64).header_height
     for name in ("norm--baseline", "saved-epochs--baseline", "other--odd"):
@@ -591,7 +513,8 @@ def test_findings_files_answer_every_comparison(tiny_report):
         assert list(part["metric"].sort_values()) == sorted(tables.METRICS), arm
     tested = findings[~findings["verdict"].str.startswith("not tested")]
     assert set(tested["metric"]) == set(tables.METRICS) - {"lpips"}
-    assert (findings.loc[findings["metric"] == "lpips", "verdict"].str.startswith("not tested: no LPIPS")).all()
+    lpips = findings.loc[findings["metric"] == "lpips", "verdict"]
+    assert lpips.str.startswith("not tested: evaluation.lpips.backbone.source and").all()  # the config's reason
     # the interval holds its estimate; one-seed comparisons say so; two seeds give shares and seeds needed
     assert ((tested["ci_low"] <= tested["difference"]) & (tested["difference"] <= tested["ci_high"])).all()
     loss = tested[tested["comparison"] == "loss--baseline"]

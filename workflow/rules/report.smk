@@ -18,6 +18,7 @@ rule report_panel:
         metrics=lambda wc: [path for _, path, _ in panel_files(wc)["arm_files"]],
         ground_truth=lambda wc: GROUND_TRUTH.format(dataset=panel(wc).dataset),
         data=lambda wc: DATA_MANIFEST.format(dataset=panel(wc).dataset),
+        findings=FINDINGS_TSV,
     output:
         **{f.key: _flag(f) for f in PANEL_FILES},
     log:

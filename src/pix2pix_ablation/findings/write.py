@@ -151,6 +151,22 @@ def page(findings: Findings) -> str:
     return page_html("Findings", parts, findings.notes)
 
 
+def write_comparison_page(findings_tsv: str | Path | None, comparison: str, out: str | Path, title: str) -> None:
+    """One comparison's findings rows (a report panel's "paired tests" page), from results/findings.tsv."""
+    rows = pd.read_csv(findings_tsv, sep="\t", keep_default_na=False, na_values=[""]) if findings_tsv else None
+    part = rows[rows["comparison"] == comparison] if rows is not None else pd.DataFrame()
+    if part.empty:
+        write_text(out, page_html(title, [], [
+            "No reference to test against: this row differs from every other row in more than one column. "
+            "A second row that differs from it in one column makes this a comparison."]))
+        return
+    part = part.assign(published=part["published"].fillna(""))
+    notes = [f"Each arm against the reference arm {part['reference'].iloc[0]} (the comparison's first row), "
+             "strongest differences first: this comparison's rows of the findings. The findings category has "
+             "every comparison, how each number is defined, the published claims and what to run next."]
+    write_text(out, page_html(title, [_comparison_table(part, {})], notes))
+
+
 def write_findings(findings: Findings, output: Any) -> None:
     """Every findings file; ``output``: the rule's named outputs (tsv, md, json, arm_stats, html, tables)."""
     with atomic_open(output.tsv) as fh:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..findings.write import write_comparison_page
 from .cost import cost_outputs
 from .curves import loss_curve_figure
 from .grids import arm_grid
-from .metrics_panel import read_arm_metrics, write_paired, write_points, write_table
+from .metrics_panel import read_arm_metrics, write_points, write_table
 
 OutPath = str | os.PathLike[str]
 
@@ -37,14 +38,17 @@ class PanelData:
     direction: str
     arm_files: Sequence[tuple[str, str, int]]  # (arm label, run metrics.json, epoch)
     cost_runs: Sequence[tuple[str, int, str, int]]  # (arm label, seed, train_summary.json, epoch)
+    comparison: str = ""  # the panel's id: its rows of the findings
     ground_truth: str | None = None  # the FCN upper bound (set from the rule's input)
+    findings: str | None = None  # results/findings.tsv (set from the rule's input)
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], ground_truth: str | None) -> PanelData:
+    def from_params(cls, params: Mapping[str, Any], ground_truth: str | None,
+                    findings: str | None = None) -> PanelData:
         """From the rule's ``panel`` param (tuples come back from Snakemake as lists)."""
         plain = {k: [tuple(v) for v in val] if k in _ROWS else val for k, val in params.items()}
-        return cls(**plain, ground_truth=ground_truth)
+        return cls(**plain, ground_truth=ground_truth, findings=findings)
 
     def arm_metrics(self) -> Any:
         """The panel's evaluations, read once for the files that need them."""
@@ -74,7 +78,7 @@ def draw_metrics_points(d: PanelData, out: OutPath) -> None:
 
 
 def draw_paired_tests(d: PanelData, out: OutPath) -> None:
-    write_paired(d.arm_metrics(), out, d.title)
+    write_comparison_page(d.findings, d.comparison, out, f"{d.title}: each arm against the reference")
 
 
 def draw_cost(d: PanelData, out: OutPath) -> None:

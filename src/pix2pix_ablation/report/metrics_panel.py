@@ -1,4 +1,4 @@
-"""A panel's metric outputs (table, point plot, paired tests) and the all-experiments summary."""
+"""A panel's metric outputs (table, point plot) and the all-experiments summary."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .pages import write_metrics_table, write_paired_table, write_summary
+from .pages import write_metrics_table, write_summary
 from .points import plot_metric_points
-from .tables import paired_tests, read_runs, summarize, upper_bound
+from .tables import read_runs, summarize, upper_bound
 
 
 def _upper(ground_truth: str | os.PathLike[str] | None) -> dict[str, float]:
@@ -51,10 +51,6 @@ def write_table(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
 
 def write_points(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
     plot_metric_points(m.runs, m.summary, out, m.order, f"{title}: {m.points_subtitle}", m.upper)
-
-
-def write_paired(m: ArmMetrics, out: str | os.PathLike[str], title: str) -> None:
-    write_paired_table(out, paired_tests(m.runs, m.order), f"{title}: paired against {m.order[0]}", m.order[0])
 
 
 def summary_outputs(

@@ -6,7 +6,6 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_open
@@ -129,47 +128,6 @@ def write_metrics_table(
         *random_inception_note(runs),
         *fcn_left_out_note(runs),
         "Click a column header to sort.",
-    ]
-    write_page(out, title, [table], notes)
-
-
-def p_cell(p: float) -> Cell:
-    if not math.isfinite(p):
-        return Cell("–", sort="")
-    return Cell(f"{p:.3f}" if p >= 0.001 else f"{p:.1e}", sort=p)
-
-
-def write_paired_table(out: str | os.PathLike[str], tests: pd.DataFrame, title: str, reference: str) -> None:
-    if tests.empty:
-        write_page(out, title, [], [f"Only one arm ({reference}): there is nothing to compare it with. "
-                                    "A second row that differs from it in one column makes this a comparison."])
-        return
-    n_tests = int(np.isfinite(tests["p_value"].to_numpy(dtype=float)).sum())
-    rows = []
-    for rec in tests.itertuples():
-        m = rec.metric
-        rows.append(Row([
-            Cell(registry.metric(m).heading, sort=METRICS.index(m), kind="text"),
-            Cell(rec.arm, kind="text"), Cell(rec.reference, kind="text"), Cell(str(rec.n_pairs), sort=rec.n_pairs),
-            Cell(fmt(m, rec.arm_mean), sort=rec.arm_mean), Cell(fmt(m, rec.reference_mean), sort=rec.reference_mean),
-            Cell(registry.metric(m).fmt_diff(rec.mean_diff), sort=rec.mean_diff),
-            p_cell(rec.p_value), p_cell(rec.p_holm),
-            Cell(rec.verdict, best=rec.verdict.startswith("significant"), kind="text"),
-            Cell(rec.favours or "–", kind="text"),
-        ]))
-    header = ["metric", "arm", "reference", "paired seeds", "arm mean", "reference mean", "difference (arm − ref.)",
-              "p (paired t)", "p (Holm)", "verdict", "better mean"]
-    hover = {"p (paired t)": "this test alone", "p (Holm)": f"Holm-adjusted over this table's {n_tests} test(s)",
-             "verdict": "from the Holm-adjusted p"}
-    table = table_html(header, rows, [hover.get(h, "") for h in header])
-    notes = [
-        f"Each arm against the reference arm {reference} (the first of the comparison), paired by seed over "
-        "the seeds both ran: difference = mean over those seeds of (arm − reference); p from a two-sided "
-        "paired t-test (scipy.stats.ttest_rel), which needs at least 2 shared seeds.",
-        f"p (Holm): the p-values of this table's {n_tests} test(s) (every arm and metric) adjusted together "
-        "with the Holm-Bonferroni step-down correction, which keeps the chance of any false 'significant' in "
-        "this table at 5%. 'significant at 5%' means Holm-adjusted p < 0.05; a raw p below 0.05 alone is not "
-        "enough. 'better mean' names the arm with the better mean, significant or not.",
     ]
     write_page(out, title, [table], notes)
 

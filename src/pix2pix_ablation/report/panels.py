@@ -109,6 +109,7 @@ def panel_data(panel: Panel, *, smoothing: int, data: str, split: str, grid_imag
     """The fields of :class:`~.figures.PanelData` for ``panel``: which files feed its figures."""
     seeds = {a.experiment: a.seeds for a in panel.arms}
     return {
+        "comparison": panel.id,
         "title": panel.title,
         "axis": panel.axis,
         "dataset": panel.dataset,

@@ -1,11 +1,9 @@
-"""Metric tables: mean and 95% CI over seeds per arm, best marks, paired tests.
+"""Metric tables: mean and 95% CI over seeds per arm and best marks.
 
 Every number here is over seeds (each seed's score is already a mean over the test
 images), except for an arm with one seed: there no interval over seeds exists, and the
 evaluation's bootstrap interval over test images is kept instead (``boot_low``/``boot_high``).
-A difference between two arms is tested on the seeds they share, pairing run with run,
-because seeds share data order and initialisation noise; the p-values of one comparison
-are Holm-adjusted together.
+Whether two arms differ is the findings' answer (pix2pix_ablation.findings), not this module's.
 """
 
 from __future__ import annotations
@@ -124,90 +122,6 @@ def best_arms(summary: pd.DataFrame) -> dict[str, set[str]]:
         target = finite["mean"].max() if registry.metric(str(metric)).higher_is_better else finite["mean"].min()
         best[str(metric)] = set(finite.loc[np.isclose(finite["mean"], target, rtol=1e-12, atol=0.0), "arm"])
     return best
-
-
-def verdict(p_value: float, n_pairs: int, alpha: float = ALPHA) -> str:
-    """The plain-words reading of a paired test."""
-    if n_pairs == 0:
-        return "no shared seeds: no test possible"
-    if n_pairs == 1:
-        return "1 seed: no test possible"
-    if p_value is None or not math.isfinite(p_value):
-        return "no variation over seeds: no test possible"
-    return f"significant at {alpha:.0%}" if p_value < alpha else "not significant"
-
-
-def paired_test(arm_values: Mapping[int, float], ref_values: Mapping[int, float]) -> dict[str, float | int | str]:
-    """Mean difference (arm - reference) and paired t-test over the seeds both have."""
-    seeds = sorted(set(arm_values) & set(ref_values))
-    a = np.array([arm_values[s] for s in seeds], dtype=float)
-    r = np.array([ref_values[s] for s in seeds], dtype=float)
-    diff = float((a - r).mean()) if seeds else math.nan
-    p = math.nan
-    if len(seeds) >= 2:
-        d = a - r
-        if np.all(d == d[0]):
-            # constant differences: t is undefined (zero spread); identical runs are simply no different
-            p = 1.0 if d[0] == 0 else math.nan
-        else:
-            p = float(stats.ttest_rel(a, r).pvalue)
-    return {"n_pairs": len(seeds), "mean_diff": diff, "p_value": p, "verdict": verdict(p, len(seeds))}
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (family-wise error), in the input order.
-
-    NaN entries (no test possible) are not tests: they stay NaN and do not count in the family.
-    """
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, math.nan)
-    tested = np.flatnonzero(np.isfinite(p))
-    order = tested[np.argsort(p[tested], kind="stable")]
-    m = order.size
-    running = 0.0
-    for rank, index in enumerate(order):
-        # the max over smaller p-values keeps the adjusted values in the raw p's order
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
-    return adjusted.tolist()
-
-
-def paired_tests(runs: pd.DataFrame, arm_order: Sequence[str], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Every arm after the first against the first (the reference), metric by metric.
-
-    ``p_value`` is each test's own p, ``p_holm`` the Holm adjustment over all tests of this
-    table (arms x metrics); the verdict reads ``p_holm``, so a comparison with many arms
-    and metrics does not call chance hits significant.
-    """
-    columns = ["metric", "arm", "reference", "n_pairs", "arm_mean", "reference_mean", "mean_diff", "p_value",
-               "p_holm", "verdict", "favours"]
-    if len(arm_order) < 2:
-        return pd.DataFrame(columns=columns)
-    reference = arm_order[0]
-
-    def per_seed(arm: str, metric: str) -> dict[int, float]:
-        part = runs[(runs["arm"] == arm) & (runs["metric"] == metric)]
-        return dict(zip(part["seed"].astype(int), part["value"].astype(float), strict=True))
-
-    out = []
-    for metric in metrics:
-        ref = per_seed(reference, metric)
-        for arm in arm_order[1:]:
-            values = per_seed(arm, metric)
-            if not values or not ref:
-                continue
-            test = paired_test(values, ref)
-            favours = ""
-            if math.isfinite(test["mean_diff"]) and test["mean_diff"] != 0:
-                arm_better = (test["mean_diff"] > 0) == registry.metric(metric).higher_is_better
-                favours = arm if arm_better else reference
-            out.append({"metric": metric, "arm": arm, "reference": reference, **test,
-                        "arm_mean": float(np.mean(list(values.values()))),
-                        "reference_mean": float(np.mean(list(ref.values()))), "favours": favours})
-    for rec, adjusted in zip(out, holm([rec["p_value"] for rec in out]), strict=True):
-        rec["p_holm"] = adjusted
-        rec["verdict"] = verdict(adjusted, int(rec["n_pairs"]))
-    return pd.DataFrame(out, columns=columns)
 
 
 def upper_bound(ground_truth: Mapping[str, float]) -> dict[str, float]:
