@@ -382,6 +382,9 @@ def test_landing_page_describes_the_run(tiny_report):
     assert "Synthetic facades" in page and "64 px" in page
     assert "16 training, 4 validation and 8 test images" in page
     assert "On 8 test images per run" in page
+    # KID's subset size as used (kid_subset_size 4 <= N), FID's N and why it matters
+    assert "KID on 100 subsets of m = 4 images each" in page and "all N = 8 generated and N real photos" in page
+    assert "compare FIDs only at equal N" in page
     assert "not comparable to published FID/KID numbers" in page  # the demo's Inception caveat
     assert "4 experiments, 6 trainings" in page and "1-2 seed(s) per experiment" in page
 
