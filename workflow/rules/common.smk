@@ -130,7 +130,7 @@ except ValueError as exc:
 # (the login node has the internet that compute nodes often lack), so missing weights
 # fail once, before any GPU hour is queued. ancient(): the file's age never re-runs a job.
 GPU_GATE = [ancient(INCEPTION_WEIGHTS)] if EVAL["inception"] == "pretrained" else []
-# the LPIPS weights, checked once by the local rule lpips_weights; none declared (offline):
+# the LPIPS weights, checked once by lpips_weights (a local job); none declared (offline):
 # LPIPS is left out of every evaluation with this reason
 LPIPS_FILES, LPIPS_LEFT_OUT = lpips_files(EVAL)
 LPIPS_GATE = [ancient(LPIPS_RECORD), LPIPS_BACKBONE, LPIPS_LINEAR] if LPIPS_FILES else []
