@@ -545,6 +545,8 @@ def test_findings_open_the_report_in_chromium(tiny_report, tmp_path):
         landing = page.evaluate("document.body.innerText")
         page.wait_for(NAV_LINK.format(name=json.dumps("findings")), 60)
         _click(page, NAV_LINK.format(name=json.dumps("findings")))
+        # two subcategories: the findings page and the tables to paste
+        _click(page, NAV_LINK.format(name=json.dumps("what the ablation found")))
         _click(page, RESULT_ROW.format(name=json.dumps("findings")) + ".querySelector('a')")
         frame = "document.querySelector('#app iframe[src^=\"data:text/html\"]')"
         page.wait_for(frame, 30)
