@@ -40,7 +40,7 @@ def knob(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, min
     """A config field with everything said about it once: default, help line, allowed values.
 
     The JSON schemas of the config and of the experiments table, :meth:`ExperimentConfig.validate`
-    and ``pix2pix-ablation knobs`` are all derived from these (:mod:`.knob_schema`).
+    and ``pix2pix-ablation knobs`` are all derived from these (:mod:`.schema`).
     """
     assert role in ROLES, role
     bounds = {"choices": choices, "minimum": minimum, "exclusive_minimum": exclusive_minimum,
