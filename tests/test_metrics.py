@@ -12,11 +12,11 @@ from pix2pix_ablation.metrics import (
     bootstrap_fid_kid,
     frechet_distance,
     kernel_inception_distance,
-    mean_ci_over_seeds,
     per_image_metrics,
     polynomial_kernel,
 )
 from pix2pix_ablation.metrics.bootstrap import _GramFID
+from pix2pix_ablation.statistics.intervals import t_interval
 
 WANG_SETTINGS = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)
 
@@ -149,12 +149,12 @@ def test_bootstrap_ci_is_reproducible_and_resamples_pairs_together():
         bootstrap_ci((a, b[:-1]), stat)
 
 
-def test_mean_ci_over_seeds_is_a_t_interval():
-    mean, lo, hi = mean_ci_over_seeds([1.0, 2.0, 3.0, 4.0])
+def test_t_interval_over_seeds():
+    mean, lo, hi = t_interval([1.0, 2.0, 3.0, 4.0])
     half = 3.182446305284263 * np.std([1, 2, 3, 4], ddof=1) / 2  # t(0.975, df=3)
     assert mean == 2.5
     assert (lo, hi) == pytest.approx((2.5 - half, 2.5 + half), rel=1e-9)
-    mean, lo, hi = mean_ci_over_seeds([7.0])
+    mean, lo, hi = t_interval([7.0])
     assert mean == 7.0 and math.isnan(lo) and math.isnan(hi)
 
 

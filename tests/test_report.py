@@ -78,13 +78,6 @@ def _runs(values: dict[str, dict[int, dict[str, float]]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=tables.RUN_COLUMNS)
 
 
-def test_t_interval_is_the_evaluation_one():
-    from pix2pix_ablation.metrics import mean_ci_over_seeds
-
-    for values in ([1.0], [1.0, 2.0], [0.3, 0.1, 0.7, 0.2]):
-        assert tables.t_interval(values) == pytest.approx(mean_ci_over_seeds(values), nan_ok=True)
-
-
 def test_summarize_gives_t_interval_over_seeds():
     runs = _runs({"A": {0: {"psnr": 10.0}, 1: {"psnr": 12.0}, 2: {"psnr": 11.0}}, "B": {0: {"psnr": 9.0}}})
     s = tables.summarize(runs, ["A", "B"], metrics=("psnr",)).set_index("arm")

@@ -35,7 +35,6 @@ from .metrics import (
     inception_features,
     load_inception,
     load_segmenter,
-    mean_ci_over_seeds,
     random_inception,
     registry,
     save_segmenter,
@@ -45,6 +44,7 @@ from .metrics import (
 )
 from .metrics.fcn_validity import fcn_validity, majority_scores
 from .palette import FACADES, PALETTES, Palette, rgb_to_class
+from .statistics.intervals import t_interval
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ def summarize_over_seeds(tidy: pd.DataFrame) -> pd.DataFrame:
     out = []
     keys = ["dataset", "experiment", "epoch", "metric"]
     for (dataset, experiment, epoch, metric), group in tidy.groupby(keys, sort=False):
-        mean, low, high = mean_ci_over_seeds(group["value"].to_numpy(dtype=float))
+        mean, low, high = t_interval(group["value"].to_numpy(dtype=float))
         out.append({"dataset": dataset, "experiment": experiment, "epoch": epoch, "metric": metric, "mean": mean,
                     "ci_low": low, "ci_high": high, "n_seeds": len(group)})
     return pd.DataFrame(out, columns=[*keys, "mean", "ci_low", "ci_high", "n_seeds"])

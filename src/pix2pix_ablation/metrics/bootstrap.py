@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from .feature_distances import (  # noqa: F401  (_GramFID: its tests import it from here)
     _as_features,
@@ -117,19 +116,3 @@ def bootstrap_fid_kid(
         "kid_low": kid_low,
         "kid_high": kid_high,
     }
-
-
-def mean_ci_over_seeds(values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t interval of the mean of per-seed summaries.
-
-    With one seed there is no spread to estimate, so the bounds are NaN rather than a
-    misleading zero-width interval.
-    """
-    x = np.asarray(values, dtype=np.float64).ravel()
-    if x.size == 0:
-        raise ValueError("need at least one value")
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, float("nan"), float("nan")
-    half = stats.t.ppf(1 - alpha / 2, df=x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return mean, float(mean - half), float(mean + half)

@@ -17,31 +17,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..metrics import registry
+from ..statistics.intervals import t_interval
 
 METRICS = registry.KEYS
 ALPHA = 0.05
 RUN_COLUMNS = ["arm", "experiment", "seed", "epoch", "metric", "value", "images", "inception", "boot_low",
                "boot_high", "fcn_left_out"]
 SUMMARY_COLUMNS = ["arm", "metric", "mean", "ci_low", "ci_high", "n_seeds", "boot_low", "boot_high"]
-
-
-def t_interval(values: Sequence[float] | np.ndarray, alpha: float = ALPHA) -> tuple[float, float, float]:
-    """(mean, low, high): the Student-t interval over seeds, bounds NaN with one seed.
-
-    The same interval as ``metrics.mean_ci_over_seeds`` (a test holds them equal);
-    restated here because importing ``metrics`` loads torch, seconds per report job.
-    """
-    x = np.asarray(values, dtype=np.float64).ravel()
-    if x.size == 0:
-        raise ValueError("need at least one value")
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(1 - alpha / 2, df=x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
 
 
 def arrow(metric: str) -> str:
