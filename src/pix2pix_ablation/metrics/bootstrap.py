@@ -1,8 +1,8 @@
-"""Uncertainty: bootstrap over test images, t-intervals over training seeds.
+"""Uncertainty of one run's scores: bootstrap over its test images.
 
-Two different sources of variation are kept apart on purpose: the bootstrap says how
-much a score depends on which ~100 test images happen to be in the test split (for one
-trained model); the t-interval over seeds says how much it depends on the training run.
+It says how much a score depends on which ~100 test images happen to be in the test
+split (for one trained model); how much it depends on the training run is the seeds'
+business (``statistics``: the t interval over seeds, and the findings' intervals from both).
 """
 
 from __future__ import annotations
