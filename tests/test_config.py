@@ -136,3 +136,19 @@ def test_readme_knob_table_is_the_cli_output():
     table = doc[doc.index(TABLE_START) + len(TABLE_START):doc.index(TABLE_END)]
     done = run_cli("knobs")
     assert done.returncode == 0 and table == done.stdout, "regenerate the table: pix2pix-ablation knobs --write"
+
+
+def test_config_yaml_defaults_are_the_dataclass_defaults():
+    """config/config.yaml spells out the knob defaults a user reads first; they may not drift
+    from ExperimentConfig's (the one definition every run resolves over)."""
+    import yaml
+
+    from pix2pix_ablation.config import ExperimentConfig
+
+    from .workflow_util import ROOT
+
+    shown = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["defaults"]
+    default = ExperimentConfig()
+    for key, value in shown.items():
+        expected = getattr(default, key)
+        assert value == (list(expected) if isinstance(expected, tuple) else expected), key
