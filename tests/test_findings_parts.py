@@ -41,6 +41,8 @@ def test_epoch_claims_are_ordinal():
 
 def test_agreement_reads_our_verdict_against_the_claim():
     assert agreement("worse", "worse") == "agrees"
+    assert agreement("worse", "worse (one seed: seed variation not measured)") == "agrees"
+    assert agreement("better", "worse (one seed: seed variation not measured)") == "contradicts"
     assert agreement("worse", "better") == "contradicts"
     assert agreement("better", "no detectable difference with 3 seeds") == "inconclusive"
     assert agreement("none", "worse") == "no claim"

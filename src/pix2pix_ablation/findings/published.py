@@ -97,8 +97,10 @@ def agreement(expect: str, verdict: str) -> str:
     no claim (the source drew no conclusion) / not tested."""
     if expect == "none":
         return "no claim"
-    if verdict in ("better", "worse"):
-        return "agrees" if verdict == expect else "contradicts"
+    # a verdict may carry a remark, e.g. "worse (one seed: seed variation not measured)"
+    for direction in ("better", "worse"):
+        if verdict.startswith(direction):
+            return "agrees" if direction == expect else "contradicts"
     if verdict.startswith("no detectable difference"):
         return "inconclusive"
     return "not tested"
