@@ -101,7 +101,7 @@ def test_sentence_actions_and_files(study, tmp_path):
     root, findings = study
     [comp] = findings.comparisons
     assert comp["sentence"].startswith("loss (reference baseline, loss = l1+cgan): loss_cgan (cgan) worse on ")
-    assert any("hours at this run's measured cost (cuda (test GPU))" in a for a in comp["actions"])
+    assert any("hours of training at this run's measured cost (cuda (test GPU))" in a for a in comp["actions"])
     names = ["summary", "loss--baseline"]
     out = SimpleNamespace(tsv=tmp_path / "f.tsv", md=tmp_path / "f.md", json=tmp_path / "f.json",
                           arm_stats=tmp_path / "a.tsv", html=tmp_path / "f.html",

@@ -74,15 +74,24 @@ def test_seeds_action_counts_trainings_and_hours():
                       _rows("b", {"ssim": "no detectable difference with 3 seeds"}, needed=5)])
     action = seeds_action(rows, "ref", {"ref": 3, "a": 3, "b": 2}, {"ref": 1.0, "a": 2.0, "b": 0.5}, "gpu X")
     # ref +3 (3 h), a +3 (6 h), b +4 (2 h)
-    assert action == "raise `seeds` of rows ref, a, b to 6: 10 more trainings, about 11 hours at this run's " \
-                     "measured cost (gpu X), to settle SSIM of a; SSIM of b"
+    assert action == ("raise `seeds` of rows ref, a, b to 6: 10 more trainings, about 11 hours of training at this "
+                      "run's measured cost (gpu X). It settles SSIM of a; and SSIM of b.")
     assert seeds_action(_rows("a", {"ssim": "worse"}, needed=6), "ref", {"ref": 3, "a": 3}, {}) is None
     # out of reach: named, and it does not inflate the count for what is in reach
     rows = pd.concat([_rows("a", {"ssim": "no detectable difference with 3 seeds"}, needed=500),
                       _rows("a", {"fid": "no detectable difference with 3 seeds"}, needed=4)])
     assert seeds_action(rows, "ref", {"ref": 3, "a": 3}, {}) == (
-        "raise `seeds` of rows ref, a to 4: 2 more trainings, to settle FID of a; SSIM of a would need more "
-        "than 50 seeds per row, too small to settle with seeds")
+        "raise `seeds` of rows ref, a to 4: 2 more trainings. It settles FID of a. "
+        "Out of reach (more than 50 seeds per row): SSIM of a.")
+
+
+def test_seeds_action_names_table_rows_not_saved_epochs():
+    """The saved-epochs arms are snapshots of one row: more seeds of that row, counted once."""
+    rows = _rows("epoch 1", {"ssim": "no detectable difference with 2 seeds"}, needed=5)
+    action = seeds_action(rows, "epoch 3", {"baseline": 2}, {"baseline": 0.5}, row_of={"epoch 1": "baseline",
+                                                                                          "epoch 3": "baseline"})
+    assert action == ("raise `seeds` of row baseline to 5: 3 more trainings, about 1.5 hours of training at this "
+                      "run's measured cost. It settles SSIM of epoch 1.")
 
 
 def test_latex_table_marks_best_and_significance():

@@ -19,39 +19,41 @@ MAX_SEEDS = 50
 
 
 def seeds_action(rows: pd.DataFrame, reference: str, seeds_of: Mapping[str, int], hours_of: Mapping[str, float],
-                 device: str = "", column: str = "seeds_needed") -> str | None:
-    """``raise seeds of rows baseline, loss_l1 to 6: 10 more trainings, about 2.3 hours ... (settles ...)``.
+                 device: str = "", column: str = "seeds_needed", row_of: Mapping[str, str] | None = None) -> str | None:
+    """``raise seeds of rows baseline, loss_l1 to 6: 10 more trainings, about 2.3 hours of training ...``.
 
     ``rows``: one comparison's findings; undecided ones ("no detectable difference") with a
     finite ``column`` ask for seeds. Those within :data:`MAX_SEEDS` decide the count: the
     arms they name and the reference all go to the largest count asked (a paired comparison
-    uses the seeds both rows have); the rest are named as out of reach. None when nothing
-    undecided can be settled by seeds.
+    uses the seeds both rows have); the rest are named as out of reach. ``row_of`` maps an
+    arm to its table row (the saved-epochs arms are one row); ``seeds_of`` and ``hours_of``
+    are per row. None when nothing undecided can be settled by seeds.
     """
+    row_of = row_of or {}
     undecided = rows[(rows["verdict"].map(verdict_kind) == "no detectable difference")
                      & rows[column].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))]
     reachable = undecided[undecided[column] <= MAX_SEEDS]
     far = undecided[undecided[column] > MAX_SEEDS]
-    beyond = (f"{_listing(far)} would need more than {MAX_SEEDS} seeds per row, too small to settle with seeds"
-              if not far.empty else "")
+    beyond = (f"Out of reach (more than {MAX_SEEDS} seeds per row): {_listing(far)}." if not far.empty else "")
     if reachable.empty:
         return beyond or None
     wanted = int(reachable[column].max())
-    arms = [reference, *dict.fromkeys(reachable["arm"])]
-    more = {arm: wanted - seeds_of[arm] for arm in arms if wanted > seeds_of[arm]}
+    table_rows = dict.fromkeys(row_of.get(arm, arm) for arm in [reference, *reachable["arm"]])
+    more = {row: wanted - seeds_of[row] for row in table_rows if wanted > seeds_of[row]}
     if not more:
         return beyond or None
-    hours = sum(n * hours_of.get(arm, math.nan) for arm, n in more.items())
-    cost = f", about {hours:.2g} hours at this run's measured cost" if math.isfinite(hours) else ""
+    hours = sum(n * hours_of.get(row, math.nan) for row, n in more.items())
+    cost = f", about {hours:.2g} hours of training at this run's measured cost" if math.isfinite(hours) else ""
     on = f" ({device})" if device and cost else ""
-    return (f"raise `seeds` of rows {', '.join(more)} to {wanted}: {sum(more.values())} more trainings"
-            f"{cost}{on}, to settle {_listing(reachable)}" + (f"; {beyond}" if beyond else ""))
+    return (f"raise `seeds` of {'rows' if len(more) > 1 else 'row'} {', '.join(more)} to {wanted}: "
+            f"{sum(more.values())} more trainings{cost}{on}. It settles {_listing(reachable)}."
+            + (f" {beyond}" if beyond else ""))
 
 
 def _listing(rows: pd.DataFrame) -> str:
-    """``FID and KID of loss_l1; SSIM of loss_cgan``."""
+    """``FID and KID of loss_l1, and SSIM of loss_cgan``."""
     parts = []
     for arm, part in rows.groupby("arm", sort=False):
         titles = [registry.metric(m).title for m in registry.ordered(part["metric"])]
         parts.append(f"{titles[0] if len(titles) == 1 else ', '.join(titles[:-1]) + ' and ' + titles[-1]} of {arm}")
-    return "; ".join(parts)
+    return parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]

@@ -164,14 +164,16 @@ def build_findings(specs: Sequence[Mapping[str, Any]], settings: Mapping[str, An
                 experiment_stats.setdefault(arm.experiment, [r for r in stats if r["arm"] == arm.label])
         frame = pd.DataFrame(rows, columns=[*COLUMNS, "se"])
         values = {a["label"]: a["value"] for a in spec["arms"]}
-        seeds_of = {arm.label: len(arm.seeds) for arm in arms}
-        hours_of = {arm.label: float(np.mean(arm.train_hours)) for arm in arms if arm.train_hours is not None}
+        # per table row (the saved-epochs arms are snapshots of one row)
+        row_of = {arm.label: arm.experiment for arm in arms}
+        seeds_of = {arm.experiment: len(arm.seeds) for arm in arms}
+        hours_of = {arm.experiment: float(np.mean(arm.train_hours)) for arm in arms if arm.train_hours is not None}
         device = next((arm.device for arm in arms if arm.device), "")
         actions = [f"{why}: {a}" for why, a in (
             (f"to detect the observed differences with {settings['power']:.0%} power",
-             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed")),
+             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed", row_of)),
             ("to detect report.min_effect",
-             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed_min_effect"))) if a]
+             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed_min_effect", row_of))) if a]
         comparisons.append({
             "id": spec["id"], "title": spec["title"], "axis": spec["axis"], "dataset": spec["dataset"],
             "reference": ref.label, "arms": [a.label for a in arms],
