@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ COLUMNS = ["dataset", "comparison", "axis", "metric", "family", "arm", "referenc
 ARM_COLUMNS = ["dataset", "comparison", "arm", "metric", "n_seeds", "n_images", "mean", "ci_low", "ci_high",
                "seed_share", "note"]
 ONE_SEED = statistics.ONE_SEED
+MARK_AGREES = "✔"
 
 
 @dataclass
@@ -125,24 +126,60 @@ def _strength(rec: Mapping[str, Any]) -> float:
     return abs(rec["difference"]) / se
 
 
-def _arm_rows(spec: Mapping[str, Any], arm: ArmScores, real: np.ndarray,
-              settings: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for key in registry.ordered(arm.values):
-        rec = estimate.arm_interval(registry.metric(key), arm, real, settings)
-        rows.append({"dataset": spec["dataset"], "comparison": spec["id"], "arm": arm.label, "metric": key, **rec,
-                     "note": ONE_SEED if len(arm.seeds) == 1 else ""})
-    return rows
+def _arm_rows(spec: Mapping[str, Any], arm: ArmScores, real: np.ndarray, settings: Mapping[str, Any],
+              cache: dict[tuple[str, int, str], dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One arm's mean and interval per metric; an arm that several comparisons share (the
+    reference row) is computed once (``cache``: by experiment, epoch and real features)."""
+    key = (arm.experiment, arm.epoch, spec["real_features"])
+    if key not in cache:
+        cache[key] = {m: estimate.arm_interval(registry.metric(m), arm, real, settings)
+                      for m in registry.ordered(arm.values)}
+    return [{"dataset": spec["dataset"], "comparison": spec["id"], "arm": arm.label, "metric": m, **rec,
+             "note": ONE_SEED if len(arm.seeds) == 1 else ""} for m, rec in cache[key].items()]
+
+
+def _actions(frame: pd.DataFrame, arms: Sequence[ArmScores], settings: Mapping[str, Any]) -> list[str]:
+    """What to run next, for the observed differences and for report.min_effect, at this run's cost."""
+    # per table row (the saved-epochs arms are snapshots of one row)
+    row_of = {arm.label: arm.experiment for arm in arms}
+    seeds_of = {arm.experiment: len(arm.seeds) for arm in arms}
+    hours_of = {arm.experiment: float(np.mean(arm.train_hours)) for arm in arms if arm.train_hours is not None}
+    device = next((arm.device for arm in arms if arm.device), "")
+    wanted = ((f"to detect the observed differences with {settings['power']:.0%} power", "seeds_needed"),
+              ("to detect report.min_effect", "seeds_needed_min_effect"))
+    found = [(why, seeds_action(frame, arms[0].label, seeds_of, hours_of, device, column, row_of))
+             for why, column in wanted]
+    return list(dict.fromkeys(f"{why}: {action}" for why, action in found if action))
+
+
+def _comparison(spec: Mapping[str, Any], arms: Sequence[ArmScores], real: np.ndarray, claims: Sequence[Any],
+                settings: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One comparison's rows (strongest first) and its summary: sentence, actions, claims."""
+    ref = arms[0]
+    rows = [r for arm in arms[1:] for r in _compare(spec, arm, ref, real, settings)]
+    estimate.adjust(rows, settings)
+    comp_claims = _claims(spec, rows, claims)
+    rows.sort(key=lambda r: -_strength(r))  # strongest first; untested rows last
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "se"])
+    summary = {
+        "id": spec["id"], "title": spec["title"], "axis": spec["axis"], "dataset": spec["dataset"],
+        "reference": ref.label, "arms": [a.label for a in arms],
+        "sentence": comparison_sentence(spec["axis"], ref.label, frame, {a["label"]: a["value"] for a in spec["arms"]}),
+        "strength": max((_strength(r) for r in rows if verdict_kind(r["verdict"]) in ("better", "worse")),
+                        default=0.0),
+        "actions": _actions(frame, arms, settings), "claims": comp_claims, "paper": _paper_numbers(comp_claims),
+    }
+    return rows, summary
 
 
 def build_findings(specs: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
                    results: Path = Path(".")) -> Findings:
-    """The findings of every comparison spec (:func:`.specs.comparison_specs`)."""
+    """The findings of every comparison spec (:func:`.specs.comparison_specs`), strongest comparison first."""
     settings = {"alpha": 0.05, "power": 0.8, "bootstrap": 200, "min_effect": {}, "kid_subset_size": 100, **settings}
     claims = load_claims()
-    all_rows, arm_rows, comparisons = [], [], []
     loaded: dict[tuple[str, int], ArmScores] = {}
-    experiment_stats: dict[str, list[dict[str, Any]]] = {}
+    interval_cache: dict[tuple[str, int, str], dict[str, dict[str, Any]]] = {}
+    found, arm_rows, experiment_stats = [], [], {}
     for spec in specs:
         real = real_features(results / spec["real_features"])
         arms = []
@@ -150,63 +187,27 @@ def build_findings(specs: Sequence[Mapping[str, Any]], settings: Mapping[str, An
             key = (a["experiment"], int(a["epoch"]))
             if key not in loaded:
                 loaded[key] = load_arm(a["label"], a["experiment"], int(a["epoch"]), a["seeds"], results)
-            arms.append(loaded[key] if loaded[key].label == a["label"] else
-                        _relabelled(loaded[key], a["label"]))
-        ref = arms[0]
-        rows = [r for arm in arms[1:] for r in _compare(spec, arm, ref, real, settings)]
-        estimate.adjust(rows, settings)
-        comp_claims = _claims(spec, rows, claims)
-        rows.sort(key=lambda r: -_strength(r))  # strongest first; untested rows last
-        stats = [r for arm in arms for r in _arm_rows(spec, arm, real, settings)]
-        arm_rows += stats
-        for arm in arms:  # the summary table: each experiment at its last saved epoch (labelled by its name)
-            if arm.label == arm.experiment:
-                experiment_stats.setdefault(arm.experiment, [r for r in stats if r["arm"] == arm.label])
-        frame = pd.DataFrame(rows, columns=[*COLUMNS, "se"])
-        values = {a["label"]: a["value"] for a in spec["arms"]}
-        # per table row (the saved-epochs arms are snapshots of one row)
-        row_of = {arm.label: arm.experiment for arm in arms}
-        seeds_of = {arm.experiment: len(arm.seeds) for arm in arms}
-        hours_of = {arm.experiment: float(np.mean(arm.train_hours)) for arm in arms if arm.train_hours is not None}
-        device = next((arm.device for arm in arms if arm.device), "")
-        actions = [f"{why}: {a}" for why, a in (
-            (f"to detect the observed differences with {settings['power']:.0%} power",
-             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed", row_of)),
-            ("to detect report.min_effect",
-             seeds_action(frame, ref.label, seeds_of, hours_of, device, "seeds_needed_min_effect", row_of))) if a]
-        comparisons.append({
-            "id": spec["id"], "title": spec["title"], "axis": spec["axis"], "dataset": spec["dataset"],
-            "reference": ref.label, "arms": [a.label for a in arms],
-            "sentence": comparison_sentence(spec["axis"], ref.label, frame, values),
-            "strength": max((_strength(r) for r in rows if verdict_kind(r["verdict"]) in ("better", "worse")),
-                            default=0.0),
-            "actions": list(dict.fromkeys(actions)), "claims": comp_claims,
-            "paper": _paper_numbers(comp_claims),
-        })
-        all_rows += rows
-    order = sorted(range(len(comparisons)), key=lambda i: -comparisons[i]["strength"])
-    comparisons = [comparisons[i] for i in order]
-    rank = {c["id"]: i for i, c in enumerate(comparisons)}
-    frame = pd.DataFrame(all_rows, columns=[*COLUMNS, "se"])
-    frame = frame.iloc[sorted(range(len(frame)), key=lambda i: (rank[frame["comparison"].iloc[i]], i))]
+            arms.append(replace(loaded[key], label=a["label"]))
+        found.append(_comparison(spec, arms, real, claims, settings))
+        for arm in arms:
+            stats = _arm_rows(spec, arm, real, settings, interval_cache)
+            arm_rows += stats
+            if arm.label == arm.experiment:  # the summary table: each experiment at its last saved epoch
+                experiment_stats.setdefault(arm.experiment, stats)
+    found.sort(key=lambda item: -item[1]["strength"])  # stable: table order among equals
+    frame = pd.DataFrame([r for rows, _ in found for r in rows], columns=COLUMNS)
     summary_stats = pd.DataFrame([{**r, "arm": name} for name, rs in experiment_stats.items() for r in rs],
                                  columns=ARM_COLUMNS)
     marks = frame[frame["verdict"].map(verdict_kind).isin(["better", "worse"]) & (frame["axis"] != "epochs")]
     return Findings(
-        rows=frame[COLUMNS].reset_index(drop=True),
+        rows=frame,
         arm_stats=pd.DataFrame(arm_rows, columns=ARM_COLUMNS),
-        comparisons=comparisons,
+        comparisons=[summary for _, summary in found],
         summary_stats=summary_stats,
         summary_marks=marks[["arm", "metric", "verdict"]].reset_index(drop=True),
         settings=dict(settings),
         notes=_notes(settings),
     )
-
-
-def _relabelled(arm: ArmScores, label: str) -> ArmScores:
-    from dataclasses import replace
-
-    return replace(arm, label=label)
 
 
 def _paper_numbers(claims: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -235,5 +236,3 @@ def _notes(settings: Mapping[str, Any]) -> list[str]:
         + ", ".join(f"{k} -> {v}" for k, v in PAPER_METRICS.items()) + " (the paper's FCN columns).",
     ]
 
-
-MARK_AGREES = "✔"
