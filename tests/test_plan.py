@@ -124,7 +124,8 @@ def test_speed_from_a_bench_file_scales_by_flops(workdir: Path, tmp_path: Path) 
 
 def test_measures_each_shape_here_when_nothing_else_gives_a_speed(tmp_path: Path) -> None:
     _write_workdir(tmp_path)
-    result = plan.make_plan(_workflow(tmp_path), tmp_path, measure="each", measure_iters=1)
+    result = plan.make_plan(_workflow(tmp_path), tmp_path, measure="each", measure_iters=1,
+                            measure_seconds=0.2)
     assert result["speed_source"]["name"] == "measured here"
     assert "3 shape(s)" in result["speed_source"]["note"]
     rows = _rows(result)

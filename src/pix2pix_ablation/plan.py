@@ -111,8 +111,17 @@ def load_workflow(configfiles: Sequence[Path] = (), overrides: Sequence[str] = (
         raise ValueError(f"config defaults.{exc}") from None
     table = _in_workdir(config["experiments"], directory)
     experiments = load_experiments(table, config["defaults"], config["seeds"], SCHEMA_DIR / "experiments.schema.yaml",
-                                   datasets)
-    return Workflow(config, datasets, experiments, table, [str(EMBEDDED_CONFIG), *map(str, configfiles)])
+                                   datasets, config["row_seeds"])
+    return Workflow(config, datasets, experiments, table, [f"{_shown(EMBEDDED_CONFIG)} (embedded)",
+                                                           *map(str, configfiles)])
+
+
+def _shown(path: Path) -> str:
+    """A path of the workflow's own files as the README names them (beside the Snakefile)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 # --------------------------------------------------------------------- what is there
@@ -300,24 +309,42 @@ def source_finished(summaries: Iterable[Mapping[str, Any]]) -> Source | None:
     return Source("finished runs", [s for s in speeds if s.machine == machine], note)
 
 
-def source_measured(configs: Sequence[ExperimentConfig], threads: int, iters: int, warmup: int) -> Source:
-    """A few iterations of the trainer's step on random data, here, per distinct shape in ``configs``."""
+def source_measured(configs: Sequence[ExperimentConfig], threads: int, iters: int, warmup: int,
+                    seconds: float = 1.0) -> Source:
+    """The trainer's step on random data, here, per distinct shape in ``configs``: at least
+    ``iters`` timed iterations and about ``seconds`` of them (at most 100), the median.
+
+    For a shared machine: the time floor spans short bursts of someone else's load, and a
+    shape whose FLOPs per second fall below a third of the shapes' median (a longer burst)
+    is timed once more, keeping the faster of the two.
+    """
     from .bench import bench_train_step
 
-    speeds, seen, notes = [], set(), []
-    for cfg in configs:
-        if shape_key(cfg) in seen:
-            continue
-        seen.add(shape_key(cfg))
-        timed = cfg.replace(num_threads=cfg.num_threads or threads)
-        if timed.compile:  # compiling takes minutes: the step is timed without it
-            timed = timed.replace(compile=False)
-            notes.append(f"{cfg.name} timed without torch.compile")
+    def timed_step(cfg: ExperimentConfig) -> dict[str, Any]:
+        timed = cfg.replace(num_threads=cfg.num_threads or threads, compile=False)  # compiling takes minutes
         out = bench_train_step(timed, size=cfg.crop_size, batch=cfg.batch_size, iters=iters, warmup=warmup)
-        speeds.append(Speed(out["sec_per_iter"], gflop_per_iteration(cfg), out["device"], cfg.batch_size,
-                            cfg.crop_size, cfg.precision, shape_key(cfg)))
-    note = f"{warmup} warm-up + {iters} timed iterations of {len(speeds)} shape(s), median"
-    return Source("measured here", speeds, "; ".join([note, *notes]))
+        if out["sec_per_iter"] * iters < seconds:
+            more = min(100, math.ceil(seconds / out["sec_per_iter"]))
+            out = bench_train_step(timed, size=cfg.crop_size, batch=cfg.batch_size, iters=more, warmup=warmup)
+        return out
+
+    shapes = {shape_key(cfg): cfg for cfg in configs}
+    measured = {key: timed_step(cfg) for key, cfg in shapes.items()}
+    rate = {key: gflop_per_iteration(shapes[key]) / out["sec_per_iter"] for key, out in measured.items()}
+    typical = statistics.median(rate.values())
+    again = [key for key in shapes if rate[key] < typical / 3]
+    for key in again:
+        out = timed_step(shapes[key])
+        if out["sec_per_iter"] < measured[key]["sec_per_iter"]:
+            measured[key] = out
+    speeds = [Speed(out["sec_per_iter"], gflop_per_iteration(shapes[key]), out["device"], shapes[key].batch_size,
+                    shapes[key].crop_size, shapes[key].precision, key) for key, out in measured.items()]
+    notes = [f"{len(speeds)} shape(s), each {warmup} warm-up + at least {iters} timed iterations and "
+             f"{seconds:g} s, median"]
+    if again:
+        notes.append(f"{len(again)} slow outlier(s) timed again")
+    notes += [f"{cfg.name} timed without torch.compile" for cfg in shapes.values() if cfg.compile]
+    return Source("measured here", speeds, "; ".join(notes))
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -325,12 +352,12 @@ def source_measured(configs: Sequence[ExperimentConfig], threads: int, iters: in
 
 def make_plan(workflow: Workflow, directory: Path = Path("."), *, it_per_s: float | None = None,
               machine: str | None = None, bench: Path | None = None, measure: str = "each",
-              measure_iters: int = 3, measure_warmup: int = 1) -> dict[str, Any]:
+              measure_iters: int = 3, measure_warmup: int = 1, measure_seconds: float = 1.0) -> dict[str, Any]:
     """Every row's trainings to run, iterations, hours and snapshot disk, and the totals (plain values)."""
     if measure not in MEASURE_CHOICES:
         raise ValueError(f"--measure: {measure!r} is not one of {', '.join(MEASURE_CHOICES)}")
-    if measure_iters < 1 or measure_warmup < 0:
-        raise ValueError("--measure-iters must be at least 1 and --measure-warmup at least 0")
+    if measure_iters < 1 or measure_warmup < 0 or not measure_seconds >= 0:
+        raise ValueError("--measure-iters must be at least 1 and --measure-seconds at least 0")
     images = {name: train_images(workflow, name, directory) for name in
               dict.fromkeys(e.config.dataset for e in workflow.experiments)}
     rows, done_summaries = [], []
@@ -347,8 +374,8 @@ def make_plan(workflow: Workflow, directory: Path = Path("."), *, it_per_s: floa
                      "iterations_to_run": None if per_run is None else per_run * (len(exp.seeds) - len(done)),
                      "saved_epochs": len(cfg.save_epochs), "snapshot_bytes": snapshot_bytes(cfg)})
     pending = [e.config for e, r in zip(workflow.experiments, rows, strict=True) if r["to_run"]]
-    source = _pick_source(workflow, pending, done_summaries, it_per_s, machine, bench, measure, measure_iters,
-                          measure_warmup)
+    source = _pick_source(workflow, pending, done_summaries, it_per_s, machine, bench, measure,
+                          (measure_iters, measure_warmup, measure_seconds))
     for exp, row in zip(workflow.experiments, rows, strict=True):
         row["snapshot_disk_bytes"] = row["snapshot_bytes"] * row["saved_epochs"] * row["seeds"]
         row["snapshot_disk_bytes_to_write"] = row["snapshot_bytes"] * row["saved_epochs"] * row["to_run"]
@@ -359,7 +386,7 @@ def make_plan(workflow: Workflow, directory: Path = Path("."), *, it_per_s: floa
                    hours=0.0 if not row["to_run"] else (None if sec is None or row["iterations_to_run"] is None
                                                          else row["iterations_to_run"] * sec / 3600))
     return {
-        "config": workflow.sources, "experiments": str(workflow.table), "results": str(directory / RESULTS),
+        "config": workflow.sources, "experiments": _shown(workflow.table), "results": str(directory / RESULTS),
         "train_images": {name: {"count": n, "from": where} for name, (n, where) in images.items()},
         "speed_source": None if source is None else {"name": source.name, "note": source.note,
                                                      "machines": sorted({s.machine for s in source.speeds})},
@@ -370,7 +397,7 @@ def make_plan(workflow: Workflow, directory: Path = Path("."), *, it_per_s: floa
 
 def _pick_source(workflow: Workflow, pending: list[ExperimentConfig], done: list[Mapping[str, Any]],
                  it_per_s: float | None, machine: str | None, bench: Path | None, measure: str,
-                 iters: int, warmup: int) -> Source | None:
+                 timing: tuple[int, int, float]) -> Source | None:
     """What the user named first (--it-per-s, then --bench: it names the machine they plan for),
     else the finished trainings, else a measurement here; None where none applies."""
     if it_per_s is not None:
@@ -386,7 +413,7 @@ def _pick_source(workflow: Workflow, pending: list[ExperimentConfig], done: list
     # the threads a local training gets: its rule's CPUs, at most this machine's
     asked = int(workflow.config.get("resources", {}).get("train", {}).get("cpus_per_task", 1))
     threads = min(asked, os.cpu_count() or 1)
-    return source_measured(pending, threads, iters, warmup)
+    return source_measured(pending, threads, *timing)
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -480,7 +507,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measure", choices=MEASURE_CHOICES, default="each",
                    help="without the above and without finished runs: time a few iterations here, of each distinct "
                    "shape (each, default), of the defaults' only and scale by FLOPs (defaults), or not at all (none)")
-    p.add_argument("--measure-iters", type=int, default=3, metavar="N", help="timed iterations per shape (default 3)")
+    p.add_argument("--measure-iters", type=int, default=3, metavar="N",
+                   help="at least N timed iterations per shape (default 3)")
+    p.add_argument("--measure-seconds", type=float, default=1.0, metavar="S",
+                   help="and about S seconds of them, at most 100 iterations (default 1)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON instead of the table")
 
 
@@ -491,7 +521,7 @@ def run(args: argparse.Namespace) -> int:
     workflow = load_workflow([Path(f) for f in args.configfile], args.config, directory)
     plan = make_plan(workflow, directory, it_per_s=args.it_per_s, machine=args.machine,
                      bench=Path(args.bench) if args.bench else None, measure=args.measure,
-                     measure_iters=args.measure_iters)
+                     measure_iters=args.measure_iters, measure_seconds=args.measure_seconds)
     print(json.dumps(plan, indent=2) if args.json else render(plan), end="" if not args.json else "\n")
     return 0
 
