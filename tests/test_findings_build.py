@@ -13,9 +13,10 @@ import pytest
 
 from pix2pix_ablation import layout
 from pix2pix_ablation.findings.build import build_findings
-from pix2pix_ablation.findings.write import page, write_findings
+from pix2pix_ablation.findings.write import write_findings
 from pix2pix_ablation.metrics.confusion import scores_from_confusion
 from pix2pix_ablation.metrics.feature_distances import frechet_distance, kernel_inception_distance
+from pix2pix_ablation.report.findings_page import findings_page as page
 
 N_IMAGES, N_SEEDS, CLASSES, DIM = 30, 3, 4, 8
 SETTINGS = {"alpha": 0.05, "power": 0.8, "bootstrap": 60, "min_effect": {}, "kid_subset_size": 10}
@@ -104,7 +105,7 @@ def test_sentence_actions_and_files(study, tmp_path):
     assert any("hours of training at this run's measured cost (cuda (test GPU))" in a for a in comp["actions"])
     names = ["summary", "loss--baseline"]
     out = SimpleNamespace(tsv=tmp_path / "f.tsv", md=tmp_path / "f.md", json=tmp_path / "f.json",
-                          arm_stats=tmp_path / "a.tsv", html=tmp_path / "f.html",
+                          arm_stats=tmp_path / "a.tsv",
                           tables=[str(tmp_path / f"{n}.{ext}") for n in names for ext in ("tex", "csv")])
     write_findings(findings, out)
     tsv = pd.read_csv(out.tsv, sep="\t")

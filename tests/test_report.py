@@ -262,7 +262,7 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
 
 
 def test_single_arm_paired_page_says_why(tmp_path):
-    from pix2pix_ablation.findings.write import write_comparison_page
+    from pix2pix_ablation.report.findings_page import write_comparison_page
 
     findings = tmp_path / "findings.tsv"
     pd.DataFrame(columns=["comparison", "arm", "metric", "verdict", "published"]).to_csv(findings, sep="\t")

@@ -51,11 +51,16 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
     TRAIN_LOG,
     table_files,
 )
-from pix2pix_ablation.findings.specs import comparison_specs  # noqa: E402
 from pix2pix_ablation.metrics import registry  # noqa: E402
 from pix2pix_ablation.metrics.lpips_weights import lpips_files  # noqa: E402
 from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
-from pix2pix_ablation.report.panels import SUMMARY_CATEGORY, build_panels, panel_data, seeds_phrase  # noqa: E402
+from pix2pix_ablation.report.panels import (  # noqa: E402
+    SUMMARY_CATEGORY,
+    build_panels,
+    comparison_specs,
+    panel_data,
+    seeds_phrase,
+)
 from pix2pix_ablation.retries import skip_retries_after_final_failures  # noqa: E402
 from pix2pix_ablation.safe_yaml import YamlError, check_tree, load_yaml_file  # noqa: E402
 from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
@@ -262,7 +267,7 @@ if unknown := sorted(set(REPORT_CFG["min_effect"]) - set(registry.KEYS)):
 
 
 def findings_comparisons():
-    """Every comparison the findings test (pix2pix_ablation.findings.specs)."""
+    """Every comparison the findings test (pix2pix_ablation.report.panels.comparison_specs)."""
     return comparison_specs(PANELS.values(), EXPERIMENTS, _real_features_of)
 
 

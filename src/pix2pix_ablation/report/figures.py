@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings.write import write_comparison_page
 from .cost import cost_outputs
 from .curves import loss_curve_figure
+from .findings_page import write_comparison_page
 from .grids import arm_grid
 from .metrics_panel import read_arm_metrics, write_points, write_table
 
