@@ -46,17 +46,17 @@ def _pearson(a: list[float], b: list[float]) -> float:
 
 
 def _eval_l1(run: Path, data: Path, epoch: int) -> dict[str, float]:
-    from pix2pix_ablation.checkpoint import load_snapshot, snapshot_name
-    from pix2pix_ablation.data import load_split
-    from pix2pix_ablation.evaluate import _nhwc, translate
+    from pix2pix_ablation.data.loader import load_split, to_nhwc
+    from pix2pix_ablation.evaluation.scoring import translate
     from pix2pix_ablation.metrics import per_image_metrics
+    from pix2pix_ablation.training.checkpoint import load_snapshot, snapshot_name
 
     cfg, generator, _ = load_snapshot(run / "checkpoints" / snapshot_name(epoch))
     out = {}
     for split in ("val", "test"):
         pairs = load_split(data, split, cfg.crop_size, cfg.direction)
         fake = translate(generator, pairs, cfg.eval_mode, cfg.seed, generator_device(generator))
-        out[split] = float(per_image_metrics(fake, _nhwc(pairs.targets))["l1"].mean())
+        out[split] = float(per_image_metrics(fake, to_nhwc(pairs.targets))["l1"].mean())
     return out
 
 
@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threshold", type=float, default=0.05, help="max relative val/test L1 difference")
     args = p.parse_args(argv)
 
-    from pix2pix_ablation.config import ExperimentConfig
-    from pix2pix_ablation.synth import make_dataset
-    from pix2pix_ablation.trainer import train
+    from pix2pix_ablation.config.experiment import ExperimentConfig
+    from pix2pix_ablation.data.synthetic import make_dataset
+    from pix2pix_ablation.training.trainer import train
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)

@@ -113,8 +113,8 @@ def profile_dry_run(workdir: Path, top: int) -> str:
 
 def time_table_loading(workdir: Path, repeats: int) -> float:
     sys.path.insert(0, str(ROOT / "src"))
-    from pix2pix_ablation.experiments import load_experiments
-    from pix2pix_ablation.safe_yaml import load_yaml_file
+    from pix2pix_ablation.config.experiments import load_experiments
+    from pix2pix_ablation.config.safe_yaml import load_yaml_file
 
     config = load_yaml_file(workdir / "config" / "config.yaml")
     schema = workdir / "workflow" / "schemas" / "experiments.schema.yaml"

@@ -5,7 +5,7 @@ process, interleaved over ``--rounds`` rounds (median reported):
 
 * ``ssim_psnr_l1``: ``metrics.per_image_metrics`` (SSIM, PSNR and L1 of every image);
 * ``inception``: ``metrics.inception_features`` of the 106 generated images with
-  pytorch-fid's Inception built by ``evaluate.build_inception('random', device)``:
+  pytorch-fid's Inception built by ``evaluation.features.build_inception('random', device)``:
   the pretrained weights cannot be downloaded here; random weights cost the same;
 * ``fid_ours``: ``metrics.frechet_distance`` (trace of the square root from a small
   cross-product) vs ``fid_scipy_sqrtm``: pytorch-fid's ``calculate_frechet_distance``
@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from pytorch_fid.fid_score import calculate_frechet_distance
 
+    from pix2pix_ablation.data.synthetic import make_dataset
     from pix2pix_ablation.environment import device_name, pick_device
-    from pix2pix_ablation.evaluate import build_inception, photos_and_labels
+    from pix2pix_ablation.evaluation.features import build_inception
+    from pix2pix_ablation.evaluation.segmenter import photos_and_labels
     from pix2pix_ablation.metrics import (
         bootstrap_fid_kid,
         build_segmenter,
@@ -60,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         per_image_metrics,
         segment,
     )
-    from pix2pix_ablation.synth import make_dataset
 
     device = pick_device()
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from dryrun_200_rows import make_table  # noqa: E402 (the same synthetic rows as the dry-run bench)
 
-from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
-from pix2pix_ablation.datasets import configured_datasets  # noqa: E402
+from pix2pix_ablation.config.comparisons import find_comparisons  # noqa: E402
+from pix2pix_ablation.config.experiments import load_experiments  # noqa: E402
+from pix2pix_ablation.config.safe_yaml import load_yaml_file  # noqa: E402
+from pix2pix_ablation.config.schema import SCHEMA_DIR, validate  # noqa: E402
+from pix2pix_ablation.data.registry import configured_datasets  # noqa: E402
 from pix2pix_ablation.environment import cpu_model  # noqa: E402
-from pix2pix_ablation.experiments import load_experiments  # noqa: E402
-from pix2pix_ablation.safe_yaml import load_yaml_file  # noqa: E402
-from pix2pix_ablation.schema import SCHEMA_DIR, validate  # noqa: E402
 
 
 def time_validation(table: Path, config: dict, repeats: int) -> dict[str, float]:

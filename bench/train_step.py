@@ -76,9 +76,9 @@ def _plain_worker(variant: str, size: int, batch: int, overrides: list[str]) -> 
     import torch
     import torch.nn.functional as F
 
-    from pix2pix_ablation.config import ExperimentConfig, with_overrides
+    from pix2pix_ablation.config.experiment import ExperimentConfig, with_overrides
     from pix2pix_ablation.environment import configure_allocator
-    from pix2pix_ablation.networks import build_discriminator, build_generator
+    from pix2pix_ablation.model.networks import build_discriminator, build_generator
 
     parts = set(variant.split("+")[1:])
     if "malloc" in parts:
@@ -127,10 +127,10 @@ def _plain_worker(variant: str, size: int, batch: int, overrides: list[str]) -> 
 def _fast_worker(variant: str, size: int, batch: int, overrides: list[str]) -> Any:
     import torch
 
-    from pix2pix_ablation.config import ExperimentConfig, with_overrides
+    from pix2pix_ablation.config.experiment import ExperimentConfig, with_overrides
     from pix2pix_ablation.environment import configure_torch, pick_device
-    from pix2pix_ablation.losslog import LossAccumulator
-    from pix2pix_ablation.trainer import build_models, train_step
+    from pix2pix_ablation.training.losslog import LossAccumulator
+    from pix2pix_ablation.training.trainer import build_models, train_step
 
     name, *own = variant.split(":")  # fast:key=value:key=value overrides this variant only
     cfg = with_overrides(ExperimentConfig(), [*overrides, *own])
@@ -296,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown variant(s) {unknown}; known: {', '.join(FAST)}[:key=value...], "
                 f"plain[+{'][+'.join(PLAIN_PARTS)}], each optionally @BATCH")
 
-    from pix2pix_ablation.bench import iteration_gflop
-    from pix2pix_ablation.config import ExperimentConfig, with_overrides
+    from pix2pix_ablation.config.experiment import ExperimentConfig, with_overrides
+    from pix2pix_ablation.training.throughput import iteration_gflop
 
     cfg = with_overrides(ExperimentConfig(), args.set or [])
     res = compare(args, iteration_gflop(cfg, args.size, 1))  # conv FLOPs are linear in the batch

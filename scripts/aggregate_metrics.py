@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.evaluate import collect_metrics
+from pix2pix_ablation.evaluation.collect import collect_metrics
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

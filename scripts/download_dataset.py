@@ -1,9 +1,9 @@
-"""Snakemake adapter: fetch one configured dataset (see pix2pix_ablation.datasets and dataset_fetch)."""
+"""Snakemake adapter: fetch one configured dataset (see pix2pix_ablation.data.registry and dataset_fetch)."""
 
 import logging
 import sys
 
-from pix2pix_ablation.dataset_fetch import FetchError, Limits, fetch_dataset
+from pix2pix_ablation.data.fetch import FetchError, Limits, fetch_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

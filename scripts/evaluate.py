@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from pix2pix_ablation.environment import DeviceError, job_device, job_threads
-from pix2pix_ablation.evaluate import evaluate_run
+from pix2pix_ablation.evaluation.scoring import evaluate_run
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.evaluate import no_fcn_score
+from pix2pix_ablation.evaluation.segmenter import no_fcn_score
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

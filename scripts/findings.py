@@ -4,7 +4,7 @@ import logging
 
 from pix2pix_ablation.findings.build import build_findings
 from pix2pix_ablation.findings.write import write_findings
-from pix2pix_ablation.report.findings_page import write_findings_page
+from pix2pix_ablation.reporting.findings_page import write_findings_page
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

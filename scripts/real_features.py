@@ -6,7 +6,7 @@ import sys
 import torch
 
 from pix2pix_ablation.environment import DeviceError, job_device, job_threads
-from pix2pix_ablation.evaluate import real_features
+from pix2pix_ablation.evaluation.features import real_features
 from pix2pix_ablation.metrics import MetricsError
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.report.landing import run_facts, write_landing_page
+from pix2pix_ablation.reporting.landing import run_facts, write_landing_page
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

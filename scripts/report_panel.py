@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.report.figures import PanelData, draw_panel
+from pix2pix_ablation.reporting.panel_files import PanelData, draw_panel
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.report.metrics_panel import summary_outputs
+from pix2pix_ablation.reporting.metric_pages import summary_outputs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

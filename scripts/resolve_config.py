@@ -2,7 +2,7 @@
 
 import logging
 
-from pix2pix_ablation.config import from_mapping
+from pix2pix_ablation.config.experiment import from_mapping
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO)

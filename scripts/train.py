@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from pix2pix_ablation.environment import job_device, job_threads
-from pix2pix_ablation.retries import clear_failed
+from pix2pix_ablation.training.retries import clear_failed
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 argv = [

@@ -5,9 +5,9 @@ import sys
 
 import torch
 
+from pix2pix_ablation.data.palette import PALETTES
 from pix2pix_ablation.environment import DeviceError, job_device, job_threads
-from pix2pix_ablation.evaluate import fit_segmenter
-from pix2pix_ablation.palette import PALETTES
+from pix2pix_ablation.evaluation.segmenter import fit_segmenter
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 torch.set_num_threads(job_threads(sm.threads))

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_ablation.config import ExperimentConfig
-from pix2pix_ablation.synth import make_dataset
+from pix2pix_ablation.config.experiment import ExperimentConfig
+from pix2pix_ablation.data.synthetic import make_dataset
 
 from .workflow_util import SHARED_ROWS, make_workdir, shared_config, snakemake
 

@@ -43,7 +43,7 @@ def test_no_warning_where_bf16_is_native_or_not_asked_for(monkeypatch, caplog):
 
 
 def test_every_training_logs_its_bf16_support_once(tiny_data, tmp_path, caplog):
-    from pix2pix_ablation.trainer import train
+    from pix2pix_ablation.training.trainer import train
 
     with caplog.at_level(logging.INFO):
         train(tiny_config(epochs=1, save_epochs=(1,)), tiny_data, tmp_path / "run")

@@ -6,8 +6,8 @@ code under test: every label id's train id, and each training class's name and c
 import numpy as np
 from PIL import Image
 
-from pix2pix_ablation.cityscapes import LABEL_TO_TRAIN_ID, prepare_cityscapes
-from pix2pix_ablation.palette import CITYSCAPES, IGNORE, rgb_to_class
+from pix2pix_ablation.data.cityscapes import LABEL_TO_TRAIN_ID, prepare_cityscapes
+from pix2pix_ablation.data.palette import CITYSCAPES, IGNORE, rgb_to_class
 
 # label id: (name, train id, colour); train id 255 = not evaluated ("ignore"). The
 # official table also lists 'license plate' with id -1, which never occurs in a labelIds image.

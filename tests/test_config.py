@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from pix2pix_ablation.config import (
+from pix2pix_ablation.config.experiment import (
     ConfigError,
     ExperimentConfig,
     from_mapping,
@@ -92,7 +92,7 @@ def test_decay_epochs_default_to_half_of_training():
 
 def test_knob_schema_file_is_the_dataclass():
     """workflow/schemas/knobs.schema.yaml is generated from ExperimentConfig; this fails when they drift."""
-    from pix2pix_ablation.schema import SCHEMA_DIR, knob_schema_text
+    from pix2pix_ablation.config.schema import SCHEMA_DIR, knob_schema_text
 
     assert (SCHEMA_DIR / "knobs.schema.yaml").read_text() == knob_schema_text(), (
         "regenerate: pix2pix-ablation knobs --write"
@@ -106,7 +106,7 @@ def test_knob_schema_file_is_the_dataclass():
 )
 def test_schema_and_validate_reject_the_same_values(key, value):
     """One definition of each knob's bounds: the table's schema and validate() agree on every edge."""
-    from pix2pix_ablation.schema import SCHEMA_DIR, SchemaError, validate
+    from pix2pix_ablation.config.schema import SCHEMA_DIR, SchemaError, validate
 
     with pytest.raises(ConfigError, match=f"^{key}: "):
         ExperimentConfig(**{key: value}).validate()
@@ -128,7 +128,7 @@ def test_runtime_and_scoring_knobs_leave_the_trained_hash_alone():
 def test_readme_knob_table_is_the_cli_output():
     """The column docs (docs/experiments.md, once the README) are `pix2pix-ablation knobs`:
     one source for the columns' help."""
-    from pix2pix_ablation.schema import KNOBS_DOC, TABLE_END, TABLE_START
+    from pix2pix_ablation.config.schema import KNOBS_DOC, TABLE_END, TABLE_START
 
     from .conftest import run_cli
 
@@ -143,7 +143,7 @@ def test_config_yaml_defaults_are_the_dataclass_defaults():
     from ExperimentConfig's (the one definition every run resolves over)."""
     import yaml
 
-    from pix2pix_ablation.config import ExperimentConfig
+    from pix2pix_ablation.config.experiment import ExperimentConfig
 
     from .workflow_util import ROOT
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from pix2pix_ablation.config import ExperimentConfig
-from pix2pix_ablation.data import (
+from pix2pix_ablation.config.experiment import ExperimentConfig
+from pix2pix_ablation.data.loader import (
     DataError,
     load_split,
     sample_batch,

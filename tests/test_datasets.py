@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pix2pix_ablation.dataset_fetch import FetchError, fetch_dataset
-from pix2pix_ablation.datasets import ARCHIVES, REGISTRY, configured_datasets, resolve_dataset
-from pix2pix_ablation.palette import CITYSCAPES, IGNORE, rgb_to_class
+from pix2pix_ablation.data.fetch import FetchError, fetch_dataset
+from pix2pix_ablation.data.palette import CITYSCAPES, IGNORE, rgb_to_class
+from pix2pix_ablation.data.registry import ARCHIVES, REGISTRY, configured_datasets, resolve_dataset
 
 # --------------------------------------------------------------------------- registry
 
@@ -149,7 +149,7 @@ def test_cityscapes_with_a_missing_label_map_names_the_frame(tmp_path):
 
 
 def test_a_folder_without_test_gets_val_as_test_unless_test_is_expected(tmp_path):
-    from pix2pix_ablation.synth import make_dataset
+    from pix2pix_ablation.data.synthetic import make_dataset
 
     make_dataset(tmp_path / "src", train=3, val=2, test=0, size=32, seed=0)
     (tmp_path / "src" / "test").rmdir()

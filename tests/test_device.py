@@ -8,8 +8,8 @@ import socket
 import pytest
 import torch
 
-from pix2pix_ablation import trainer
 from pix2pix_ablation.environment import DeviceError, pick_device
+from pix2pix_ablation.training import trainer
 
 from .conftest import run_cli, tiny_config
 

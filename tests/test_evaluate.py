@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from pix2pix_ablation import evaluate
-from pix2pix_ablation.checkpoint import snapshot_name
-from pix2pix_ablation.schema import config_defaults
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.config.schema import config_defaults
+from pix2pix_ablation.evaluation import scoring
+from pix2pix_ablation.evaluation.features import real_features
+from pix2pix_ablation.evaluation.segmenter import fcn_metrics, fit_segmenter
+from pix2pix_ablation.training.checkpoint import snapshot_name
+from pix2pix_ablation.training.trainer import train
 
 from .conftest import tiny_config
 
@@ -28,15 +30,15 @@ def scored_run(tiny_data, tmp_path_factory):
     root = tmp_path_factory.mktemp("eval-run")
     train(tiny_config(name="ev"), tiny_data, root / "run")
     segmenter, ground_truth = root / "seg.pt", root / "gt.json"
-    evaluate.fit_segmenter(tiny_data, segmenter, ground_truth,
+    fit_segmenter(tiny_data, segmenter, ground_truth,
                            {**TINY_SEGMENTER, "epochs": 1, "batch_size": 4, "seed": 0})
     features = root / "real.npy"
-    evaluate.real_features(tiny_data, "test", 32, "random", features, cache_dir=root / "cache")
+    real_features(tiny_data, "test", 32, "random", features, cache_dir=root / "cache")
     return root, segmenter, features
 
 
 def _evaluate(root, tiny_data, segmenter, features):
-    return evaluate.evaluate_run(root / "run" / "checkpoints", (1, 2), tiny_data, root / "run" / "eval", segmenter,
+    return scoring.evaluate_run(root / "run" / "checkpoints", (1, 2), tiny_data, root / "run" / "eval", segmenter,
                                  features, inception="random", kid_subset_size=2, n_boot=20, cache_dir=root / "cache")
 
 
@@ -62,8 +64,8 @@ def test_rerun_keeps_finished_epochs_and_rescores_changed_weights(scored_run, ti
     root, segmenter, features = scored_run
     first = _evaluate(root, tiny_data, segmenter, features)
     scored = []
-    real_score = evaluate._score_snapshot
-    monkeypatch.setattr(evaluate, "_score_snapshot", lambda snap, *a, **k: scored.append(snap.name) or
+    real_score = scoring._score_snapshot
+    monkeypatch.setattr(scoring, "_score_snapshot", lambda snap, *a, **k: scored.append(snap.name) or
                         real_score(snap, *a, **k))
     kept = _evaluate(root, tiny_data, segmenter, features)["epochs"]
     assert json.dumps(kept, sort_keys=True) == json.dumps(first["epochs"], sort_keys=True)
@@ -85,12 +87,12 @@ def test_real_features_of_another_split_size_is_one_clear_error(scored_run, tiny
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((3, 2048), dtype=np.float32))
     with pytest.raises(ValueError, match=r"wrong\.npy: 3 real features for the 4 images"):
-        evaluate.evaluate_run(root / "run" / "checkpoints", (1,), tiny_data, tmp_path / "eval",
+        scoring.evaluate_run(root / "run" / "checkpoints", (1,), tiny_data, tmp_path / "eval",
                               segmenter, wrong, inception="random", n_boot=5, cache_dir=root / "cache")
 
 
 def _reordered(pairs, order):
-    from pix2pix_ablation.data import PairedImages
+    from pix2pix_ablation.data.loader import PairedImages
 
     index = torch.as_tensor(order)
     return PairedImages(pairs.inputs[index], pairs.targets[index], [pairs.names[i] for i in order], pairs.source)
@@ -99,34 +101,34 @@ def _reordered(pairs, order):
 def test_translation_in_train_mode_does_not_depend_on_order_or_batch(tiny_data):
     """The paper's test protocol (batch statistics and dropout on) at batch size 1, one noise
     seed per image: shuffling the test set and changing the batch size change nothing."""
-    from pix2pix_ablation.data import load_split
-    from pix2pix_ablation.networks import build_generator
+    from pix2pix_ablation.data.loader import load_split
+    from pix2pix_ablation.model.networks import build_generator
 
     torch.manual_seed(0)
     cfg = tiny_config()
     generator = build_generator(cfg)
     pairs = load_split(tiny_data, "test", cfg.crop_size, cfg.direction)
-    first = evaluate.translate(generator, pairs, "train", seed=3, device=torch.device("cpu"))
+    first = scoring.translate(generator, pairs, "train", seed=3, device=torch.device("cpu"))
     order = [2, 0, 3, 1]
-    shuffled = evaluate.translate(generator, _reordered(pairs, order), "train", seed=3, device=torch.device("cpu"),
+    shuffled = scoring.translate(generator, _reordered(pairs, order), "train", seed=3, device=torch.device("cpu"),
                                   batch_size=3)
     for position, index in enumerate(order):
         np.testing.assert_array_equal(shuffled[position], first[index])
     # the noise is real and seeded: another seed gives other images
-    assert not np.array_equal(evaluate.translate(generator, pairs, "train", 4, torch.device("cpu")), first)
+    assert not np.array_equal(scoring.translate(generator, pairs, "train", 4, torch.device("cpu")), first)
 
 
 def test_translation_in_eval_mode_runs_batched_with_the_same_result(tiny_data):
-    from pix2pix_ablation.data import load_split
-    from pix2pix_ablation.networks import build_generator
+    from pix2pix_ablation.data.loader import load_split
+    from pix2pix_ablation.model.networks import build_generator
 
     torch.manual_seed(0)
     cfg = tiny_config()
     generator = build_generator(cfg)
     pairs = load_split(tiny_data, "test", cfg.crop_size, cfg.direction)
-    one = np.concatenate([evaluate.translate(generator, _reordered(pairs, [i]), "eval", 0, torch.device("cpu"))
+    one = np.concatenate([scoring.translate(generator, _reordered(pairs, [i]), "eval", 0, torch.device("cpu"))
                           for i in range(len(pairs))])
-    batched = evaluate.translate(generator, pairs, "eval", 0, torch.device("cpu"), batch_size=4)
+    batched = scoring.translate(generator, pairs, "eval", 0, torch.device("cpu"), batch_size=4)
     # running statistics: batching changes float rounding at most
     assert np.abs(one.astype(int) - batched.astype(int)).max() <= 1
 
@@ -144,5 +146,5 @@ def test_per_image_files_reproduce_the_set_level_scores(scored_run, tiny_data):
         assert frechet_distance(fake, np.load(features)) == pytest.approx(result["metrics"]["fid"], rel=1e-5)
         confusion = np.load(epoch_dir / "confusion.npy")
         assert confusion.shape[0] == 4 and confusion.sum() == 4 * 32 * 32  # every pixel of every image
-        assert evaluate.fcn_metrics(confusion.sum(0)) == pytest.approx(
+        assert fcn_metrics(confusion.sum(0)) == pytest.approx(
             {k: v for k, v in result["metrics"].items() if k.startswith("fcn_")})

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pix2pix_ablation.comparisons import find_comparisons
-from pix2pix_ablation.config import CHOICES, PATCH_LAYERS
-from pix2pix_ablation.experiments import TableError, allowed_columns, load_experiments
+from pix2pix_ablation.config.comparisons import find_comparisons
+from pix2pix_ablation.config.experiment import CHOICES, PATCH_LAYERS
+from pix2pix_ablation.config.experiments import TableError, allowed_columns, load_experiments
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["defaults"]

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pix2pix_ablation import evaluate
+from pix2pix_ablation.config.schema import config_defaults
+from pix2pix_ablation.data.palette import PALETTE
+from pix2pix_ablation.data.synthetic import make_dataset, make_pair
+from pix2pix_ablation.evaluation import scoring
+from pix2pix_ablation.evaluation.features import real_features
+from pix2pix_ablation.evaluation.segmenter import fit_segmenter
 from pix2pix_ablation.metrics.fcn_validity import MIN_PALETTE_SHARE, fcn_validity, majority_scores, palette_share
-from pix2pix_ablation.palette import PALETTE
-from pix2pix_ablation.schema import config_defaults
-from pix2pix_ablation.synth import make_dataset, make_pair
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.training.trainer import train
 
 from .conftest import tiny_config
 
@@ -69,9 +71,9 @@ def edges_run(tmp_path_factory):
         Image.fromarray(pair).save(path, quality=95)
     train(tiny_config(name="edges"), data, root / "run")
     segmenter, ground_truth = root / "seg.pt", root / "gt.json"
-    evaluate.fit_segmenter(data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1, "batch_size": 4})
+    fit_segmenter(data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1, "batch_size": 4})
     features = root / "real.npy"
-    evaluate.real_features(data, "test", 32, "random", features)
+    real_features(data, "test", 32, "random", features)
     return root, data, segmenter, ground_truth, features
 
 
@@ -79,7 +81,7 @@ def test_edges_dataset_leaves_the_fcn_scores_out_with_the_reason(edges_run):
     root, data, segmenter, ground_truth, features = edges_run
     check = json.loads(ground_truth.read_text())["fcn_check"]
     assert not check["usable"] and "not palette-coded" in check["reason"]
-    run = evaluate.evaluate_run(root / "run" / "checkpoints", (2,), data, root / "run" / "eval", segmenter, features,
+    run = scoring.evaluate_run(root / "run" / "checkpoints", (2,), data, root / "run" / "eval", segmenter, features,
                                 inception="random", kid_subset_size=2, n_boot=10, ground_truth=ground_truth)
     scored = run["epochs"][0]
     assert not FCN & set(scored["metrics"]) and {"ssim", "fid", "kid"} <= set(scored["metrics"])
@@ -91,13 +93,13 @@ def test_the_fcn_score_needs_the_label_map_as_input(tiny_data, tmp_path):
     cfg = tiny_config(name="atob", direction="AtoB", epochs=1, save_epochs=(1,))
     train(cfg, tiny_data, tmp_path / "run")
     segmenter, ground_truth = tmp_path / "seg.pt", tmp_path / "gt.json"
-    evaluate.fit_segmenter(tiny_data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1})
+    fit_segmenter(tiny_data, segmenter, ground_truth, {**TINY_SEGMENTER, "epochs": 1})
     features = tmp_path / "real.npy"
     # the real features come from the target side: the label maps here
-    feats = evaluate.real_features(tiny_data, "test", 32, "random", features, direction="AtoB")
-    photos_feats = evaluate.real_features(tiny_data, "test", 32, "random", tmp_path / "photos.npy")
+    feats = real_features(tiny_data, "test", 32, "random", features, direction="AtoB")
+    photos_feats = real_features(tiny_data, "test", 32, "random", tmp_path / "photos.npy")
     assert not np.allclose(feats, photos_feats)
-    run = evaluate.evaluate_run(tmp_path / "run" / "checkpoints", (1,), tiny_data, tmp_path / "run" / "eval",
+    run = scoring.evaluate_run(tmp_path / "run" / "checkpoints", (1,), tiny_data, tmp_path / "run" / "eval",
                                 segmenter, features, inception="random", kid_subset_size=2, n_boot=10,
                                 ground_truth=ground_truth)
     scored = run["epochs"][0]

@@ -16,7 +16,7 @@ from pix2pix_ablation.findings.build import build_findings
 from pix2pix_ablation.findings.write import write_findings
 from pix2pix_ablation.metrics.confusion import scores_from_confusion
 from pix2pix_ablation.metrics.feature_distances import frechet_distance, kernel_inception_distance
-from pix2pix_ablation.report.findings_page import findings_page as page
+from pix2pix_ablation.reporting.findings_page import findings_page as page
 
 N_IMAGES, N_SEEDS, CLASSES, DIM = 30, 3, 4, 8
 SETTINGS = {"alpha": 0.05, "power": 0.8, "bootstrap": 60, "min_effect": {}, "kid_subset_size": 10}

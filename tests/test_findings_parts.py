@@ -1,11 +1,11 @@
-"""The findings' parts that are not statistics: published claims, sentences, next actions, tables."""
+"""The findings' parts that are not statistics: published claims, sentences, next actions, latex."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from pix2pix_ablation.findings import tables
+from pix2pix_ablation.findings import latex
 from pix2pix_ablation.findings.actions import seeds_action
 from pix2pix_ablation.findings.published import agreement, claims_for, load_claims
 from pix2pix_ablation.findings.sentences import comparison_sentence
@@ -103,8 +103,8 @@ def test_latex_table_marks_best_and_significance():
     ])
     findings = pd.DataFrame([{"arm": "x", "metric": "ssim", "verdict": "worse"},
                              {"arm": "x", "metric": "fid", "verdict": "no detectable difference with 1 seed"}])
-    wide = tables.arm_table(stats, findings, ["ref", "x"])
-    tex = tables.latex(wide, "loss_l1 & co", "tab:x")
+    wide = latex.arm_table(stats, findings, ["ref", "x"])
+    tex = latex.table(wide, "loss_l1 & co", "tab:x")
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"loss\_l1 \& co" in tex
     ref_line, x_line = [line for line in tex.splitlines() if line.startswith(("ref &", "x &"))]
     assert ref_line == r"ref & \textbf{0.500 $\pm$ 0.020} & 80.00 $\pm$ 10.00 \\"

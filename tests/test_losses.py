@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from pix2pix_ablation.config import ExperimentConfig
-from pix2pix_ablation.losses import d_loss_terms, g_adversarial, lambda_l1_at, lr_factor
+from pix2pix_ablation.config.experiment import ExperimentConfig
+from pix2pix_ablation.model.losses import d_loss_terms, g_adversarial, lambda_l1_at, lr_factor
 
 
 def test_vanilla_is_bce_on_logits():

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pix2pix_ablation import evaluate
+from pix2pix_ablation.config.schema import METRICS_DOC
+from pix2pix_ablation.evaluation import scoring
 from pix2pix_ablation.metrics import registry
 from pix2pix_ablation.metrics.image_quality import per_image_metrics
-from pix2pix_ablation.schema import METRICS_DOC
 
 from .test_evaluate import scored_run  # noqa: F401 (the module-scoped fixture)
 
@@ -52,7 +52,7 @@ def test_unregistered_or_missing_metrics_are_errors_not_gaps():
 
 
 def test_report_refuses_a_metric_the_registry_does_not_know(tmp_path):
-    from pix2pix_ablation.report.tables import read_runs
+    from pix2pix_ablation.reporting.arm_metrics import read_runs
 
     run = {"epochs": [{"experiment": "a", "seed": 0, "epoch": 1, "metrics": {"ssim": 0.5, "sharpness": 3.0}}]}
     path = tmp_path / "metrics.json"
@@ -77,8 +77,8 @@ def test_readme_definitions_are_the_generated_ones():
 
 
 def test_registry_imports_without_torch():
-    code = "import sys; from pix2pix_ablation.metrics import registry; import pix2pix_ablation.report.tables; " \
-           "print('torch' in sys.modules)"
+    code = ("import sys; from pix2pix_ablation.metrics import registry; "
+            "import pix2pix_ablation.reporting.arm_metrics; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -98,13 +98,13 @@ def test_a_new_per_image_metric_is_one_registry_entry(scored_run, tiny_data, mon
     monkeypatch.setattr(registry, "METRICS", metrics)
     monkeypatch.setattr(registry, "BY_KEY", {m.key: m for m in metrics})
     monkeypatch.setattr(registry, "KEYS", tuple(m.key for m in metrics))
-    monkeypatch.setattr(evaluate, "METRIC_DEFINITIONS", f"registry-{registry.definitions_id()}/translate-batch1")
+    monkeypatch.setattr(scoring, "METRIC_DEFINITIONS", f"registry-{registry.definitions_id()}/translate-batch1")
     root, segmenter, features = scored_run
     out = root / "run" / "eval-mse"
-    run = evaluate.evaluate_run(root / "run" / "checkpoints", (2,), tiny_data, out, segmenter, features,
+    run = scoring.evaluate_run(root / "run" / "checkpoints", (2,), tiny_data, out, segmenter, features,
                                 inception="random", kid_subset_size=2, n_boot=20)
     result = run["epochs"][0]
     per_image = pd.read_csv(out / "per_image.tsv", sep="\t")
     assert result["metrics"]["mse"] == pytest.approx(per_image["mse"].mean())
     assert result["metrics"]["mse"] > 0 and "mse" in result["ci95"]
-    assert result["left_out"] == {"lpips": evaluate.NO_LPIPS_WEIGHTS}
+    assert result["left_out"] == {"lpips": scoring.NO_LPIPS_WEIGHTS}

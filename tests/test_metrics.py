@@ -16,7 +16,7 @@ from pix2pix_ablation.metrics import (
     polynomial_kernel,
 )
 from pix2pix_ablation.metrics.bootstrap import _GramFID
-from pix2pix_ablation.statistics.intervals import t_interval
+from pix2pix_ablation.statistics.seeds import t_interval
 
 WANG_SETTINGS = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)
 

@@ -83,8 +83,8 @@ def _fcn(pred: np.ndarray, truth: np.ndarray, classes: int) -> dict[str, float]:
 
 
 def _recompute(results: Path, dataset: str, experiment: str, seed: int, epoch: int) -> dict[str, float]:
+    from pix2pix_ablation.data.palette import PALETTES, rgb_to_class
     from pix2pix_ablation.metrics.segmentation import load_segmenter, segment
-    from pix2pix_ablation.palette import PALETTES, rgb_to_class
 
     run = results / "runs" / experiment / f"seed{seed}"
     config = json.loads((run / "eval" / "metrics.json").read_text())["config"]

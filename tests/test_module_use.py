@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from pix2pix_ablation.metrics import registry
-from pix2pix_ablation.report.figures import PANEL_FILES
+from pix2pix_ablation.reporting.panel_files import PANEL_FILES
 
 from .workflow_util import (
     ROOT,

@@ -8,16 +8,16 @@ import pytest
 import torch
 from torch import nn
 
-from pix2pix_ablation.attention import AttentionGate, SpatialAttention
-from pix2pix_ablation.config import CHOICES, PATCH_LAYERS, ExperimentConfig, patch_output_size
-from pix2pix_ablation.model_summary import summarize
-from pix2pix_ablation.networks import (
+from pix2pix_ablation.config.experiment import CHOICES, PATCH_LAYERS, ExperimentConfig, patch_output_size
+from pix2pix_ablation.model.attention import AttentionGate, SpatialAttention
+from pix2pix_ablation.model.networks import (
     build_discriminator,
     build_generator,
     count_parameters,
     init_weights,
     receptive_field,
 )
+from pix2pix_ablation.training.model_summary import summarize
 
 
 def small(**changes) -> ExperimentConfig:

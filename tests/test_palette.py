@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pix2pix_ablation.palette import NUM_CLASSES, PALETTE, rgb_to_class
-from pix2pix_ablation.synth import make_pair
+from pix2pix_ablation.data.palette import NUM_CLASSES, PALETTE, rgb_to_class
+from pix2pix_ablation.data.synthetic import make_pair
 
 SIZE = 256  # the real archive's label size
 COUNT = 12

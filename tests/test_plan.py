@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from pix2pix_ablation import cli, plan
-from pix2pix_ablation.dataset_fetch import fetch_dataset
+from pix2pix_ablation.data.fetch import fetch_dataset
 from pix2pix_ablation.layout import DATA_DIR, DATA_MANIFEST, run_dir
-from pix2pix_ablation.model_summary import summarize
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.training.model_summary import summarize
+from pix2pix_ablation.training.trainer import train
 from tests.workflow_util import tiny_workflow_config
 
 ROWS = ["name\tbatch_size\tloss\tseeds", "base\t\t\t2", "b4\t4\t\t", "l1\t\tl1\t3"]

@@ -15,11 +15,21 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from pix2pix_ablation.comparisons import find_comparisons
-from pix2pix_ablation.config import ExperimentConfig
-from pix2pix_ablation.experiments import Experiment
-from pix2pix_ablation.report import cost, curves, grids, html, metrics_panel, pages, panels, tables
-from pix2pix_ablation.report.figures import PANEL_FILES
+from pix2pix_ablation.config.comparisons import find_comparisons
+from pix2pix_ablation.config.experiment import ExperimentConfig
+from pix2pix_ablation.config.experiments import Experiment
+from pix2pix_ablation.reporting import (
+    arm_metrics,
+    cost,
+    html,
+    image_grids,
+    loss_curves,
+    metric_pages,
+    metric_points,
+    panels,
+)
+from pix2pix_ablation.reporting.panel_files import PANEL_FILES
+from pix2pix_ablation.statistics.seeds import t_interval
 
 from .browser.cdp import Browser
 from .workflow_util import shared_config, snakemake, write_config
@@ -44,21 +54,21 @@ def test_best_is_highest_except_for_l1_fid_kid():
         ("A", "kid", 0.01), ("B", "kid", 0.03), ("C", "kid", 0.02),
         ("A", "psnr", 10.0), ("B", "psnr", 9.0), ("C", "psnr", 11.0),
     ])
-    assert tables.best_arms(summary) == {"ssim": {"B"}, "l1": {"A"}, "fid": {"B"}, "kid": {"A"}, "psnr": {"C"}}
+    assert arm_metrics.best_arms(summary) == {"ssim": {"B"}, "l1": {"A"}, "fid": {"B"}, "kid": {"A"}, "psnr": {"C"}}
 
 
 def test_best_marks_ties_and_skips_nan():
     summary = _summary([("A", "ssim", 0.5), ("B", "ssim", 0.5), ("C", "ssim", math.nan),
                         ("A", "fid", math.nan), ("B", "fid", math.nan)])
-    assert tables.best_arms(summary) == {"ssim": {"A", "B"}}
+    assert arm_metrics.best_arms(summary) == {"ssim": {"A", "B"}}
 
 
 def test_metric_table_marks_the_best_cell(tmp_path):
     runs = _runs({"ref": {0: {"l1": 0.3, "ssim": 0.5}, 1: {"l1": 0.32, "ssim": 0.52}},
                   "new": {0: {"l1": 0.2, "ssim": 0.4}, 1: {"l1": 0.22, "ssim": 0.42}}})
-    summary = tables.summarize(runs, ["ref", "new"], metrics=("ssim", "l1"))
+    summary = arm_metrics.summarize(runs, ["ref", "new"], metrics=("ssim", "l1"))
     out = tmp_path / "m.html"
-    from pix2pix_ablation.report.pages import write_metrics_table
+    from pix2pix_ablation.reporting.metric_pages import write_metrics_table
 
     write_metrics_table(out, runs, summary, ["ref", "new"], "t", {"fcn_mean_iou": 0.9}, metrics=("ssim", "l1"))
     text = out.read_text()
@@ -75,12 +85,12 @@ def _runs(values: dict[str, dict[int, dict[str, float]]]) -> pd.DataFrame:
     rows = [{"arm": arm, "experiment": arm, "seed": seed, "epoch": 4, "metric": m, "value": v, "images": 8,
              "inception": "random"}
             for arm, by_seed in values.items() for seed, metrics in by_seed.items() for m, v in metrics.items()]
-    return pd.DataFrame(rows, columns=tables.RUN_COLUMNS)
+    return pd.DataFrame(rows, columns=arm_metrics.RUN_COLUMNS)
 
 
 def test_summarize_gives_t_interval_over_seeds():
     runs = _runs({"A": {0: {"psnr": 10.0}, 1: {"psnr": 12.0}, 2: {"psnr": 11.0}}, "B": {0: {"psnr": 9.0}}})
-    s = tables.summarize(runs, ["A", "B"], metrics=("psnr",)).set_index("arm")
+    s = arm_metrics.summarize(runs, ["A", "B"], metrics=("psnr",)).set_index("arm")
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert s.loc["A", "mean"] == pytest.approx(11.0)
     assert s.loc["A", "ci_low"] == pytest.approx(11.0 - half) and s.loc["A", "ci_high"] == pytest.approx(11.0 + half)
@@ -96,12 +106,12 @@ def _write_log(path: Path, rows: list[dict[str, float]]) -> Path:
 def test_smoothing_is_a_trailing_mean_per_seed():
     frame = pd.DataFrame({"arm": "A", "seed": [0] * 5 + [1] * 5, "epoch": 1, "iteration": list(range(5)) * 2,
                           "term": "G_L1", "value": [0.0, 1, 2, 3, 4] + [10.0, 10, 10, 10, 10]})
-    out = curves.smooth(frame, 3)
+    out = loss_curves.smooth(frame, 3)
     assert out[out["seed"] == 0]["value"].tolist() == pytest.approx([0.0, 0.5, 1.0, 2.0, 3.0])
     assert out[out["seed"] == 1]["value"].tolist() == pytest.approx([10.0] * 5)  # seeds never mix
-    assert curves.smooth(frame, 1)["value"].tolist() == frame.sort_values(["seed", "iteration"])["value"].tolist()
+    assert loss_curves.smooth(frame, 1)["value"].tolist() == frame.sort_values(["seed", "iteration"])["value"].tolist()
     with pytest.raises(ValueError):
-        curves.smooth(frame, 0)
+        loss_curves.smooth(frame, 0)
 
 
 def test_losses_long_table_and_band_over_seeds(tmp_path):
@@ -113,15 +123,15 @@ def test_losses_long_table_and_band_over_seeds(tmp_path):
         runs.append(("gan", s, _write_log(tmp_path / f"gan{s}.csv", data)))
     l1_only = [{**r, "G_GAN": math.nan, "D_real": math.nan, "D_fake": math.nan} for r in rows]
     runs.append(("l1", 0, _write_log(tmp_path / "l1.csv", l1_only)))
-    losses = curves.load_losses(runs)
+    losses = loss_curves.load_losses(runs)
     assert set(losses[losses["arm"] == "l1"]["term"]) == {"G_L1"}  # no GAN terms, no NaN rows
     d = losses[(losses["arm"] == "gan") & (losses["term"] == "D_loss") & (losses["seed"] == 1)]
     assert d["value"].tolist() == pytest.approx([0.3, 0.3])  # 0.5 * (0.2 + 0.4)
-    agg = curves.over_seeds(losses).set_index(["arm", "term", "iteration"])
+    agg = loss_curves.over_seeds(losses).set_index(["arm", "term", "iteration"])
     assert agg.loc[("gan", "G_GAN", 5)].tolist() == pytest.approx([1.5, 1.0, 2.0, 2])  # mean, low, high, n
-    assert curves.epoch_ends(losses) == {1: 10}
-    out = tmp_path / "curves.png"
-    curves.plot_loss_curves(losses, out, 2, ["gan", "l1"], "title", marks={1: 10})
+    assert loss_curves.epoch_ends(losses) == {1: 10}
+    out = tmp_path / "loss_curves.png"
+    loss_curves.plot_loss_curves(losses, out, 2, ["gan", "l1"], "title", marks={1: 10})
     assert Image.open(out).size[0] > 400
 
 
@@ -132,8 +142,8 @@ def test_grid_is_rows_by_cols_tiles():
     colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
     rows = [(f"row {r}", [np.full((20, 20, 3), colors[r], np.uint8) for _ in range(4)]) for r in range(3)]
     rows[1] = ("a much longer arm label that has to wrap", [np.full((40, 30, 3), colors[1], np.uint8)] * 4)
-    grid = grids.compose_grid(rows, ["1", "10", "2", "3"], tile=32)
-    layout = grids.layout_for([r[0] for r in rows], 4, 32)
+    grid = image_grids.compose_grid(rows, ["1", "10", "2", "3"], tile=32)
+    layout = image_grids.layout_for([r[0] for r in rows], 4, 32)
     assert grid.size == layout.size == (layout.label_width + 4 * 32, layout.header_height + 3 * 32)
     pixels = np.asarray(grid)
     for r in range(3):
@@ -141,7 +151,7 @@ def test_grid_is_rows_by_cols_tiles():
             x0, y0, x1, y1 = layout.tile_box(r, c)
             assert tuple(pixels[(y0 + y1) // 2, (x0 + x1) // 2]) == colors[r]
     with pytest.raises(ValueError, match="columns"):
-        grids.compose_grid([("x", [rows[0][1][0]])], ["1", "2"], tile=32)
+        image_grids.compose_grid([("x", [rows[0][1][0]])], ["1", "2"], tile=32)
 
 
 def test_arm_grid_uses_saved_pngs_in_evaluation_order(tiny_data, tmp_path):
@@ -156,20 +166,20 @@ def test_arm_grid_uses_saved_pngs_in_evaluation_order(tiny_data, tmp_path):
         (d.parent / "per_image.tsv").write_text("image\tssim\n" + "".join(f"{n}\t0.5\n" for n in order))
         arms.append((arm, d))
     out = tmp_path / "grid.png"
-    layout = grids.arm_grid(arms, tiny_data, out, count=3)
+    layout = image_grids.arm_grid(arms, tiny_data, out, count=3)
     assert (layout.rows, layout.cols, layout.tile) == (4, 3, 32)  # input, A, B, ground truth
     assert Image.open(out).size == layout.size
     pixels = np.asarray(Image.open(out))
     for col in range(3):
         x0, y0, _, _ = layout.tile_box(2, col)  # row B
         assert tuple(pixels[y0 + 10, x0 + 10]) == (130 + 10 * names.index(order[col]),) * 3
-    inp, truth = grids.read_pair(tiny_data, "test", order[0], 32)
+    inp, truth = image_grids.read_pair(tiny_data, "test", order[0], 32)
     x0, y0, x1, y1 = layout.tile_box(0, 0)
     assert np.array_equal(pixels[y0:y1, x0:x1], inp)
     x0, y0, x1, y1 = layout.tile_box(3, 0)
     assert np.array_equal(pixels[y0:y1, x0:x1], truth)
     with pytest.raises(FileNotFoundError):
-        grids.arm_grid([("empty", tmp_path)], tiny_data, out, count=3)
+        image_grids.arm_grid([("empty", tmp_path)], tiny_data, out, count=3)
 
 
 # ---------------------------------------------------------------- panels
@@ -233,9 +243,9 @@ def _metrics_json(path: Path, experiment: str, seed: int, epoch: int, shift: flo
 
 def _metric_files(files, gt, table, points, title):
     """A panel's metric table and point plot, as the report's figure table draws them; the summary."""
-    m = metrics_panel.read_arm_metrics(files, gt)
-    metrics_panel.write_table(m, table, title)
-    metrics_panel.write_points(m, points, title)
+    m = arm_metrics.read_arm_metrics(files, gt)
+    metric_pages.write_table(m, table, title)
+    metric_points.write_points(m, points, title)
     return m.summary
 
 
@@ -253,7 +263,7 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
     assert base_ssim == pytest.approx(0.505)  # the arm's own epoch, not the decoy
     assert "RANDOM Inception" in out["table.html"].read_text()
     assert Image.open(out["points.png"]).size[0] > 400
-    metrics_panel.summary_outputs(files, {"facades": gt}, [{"name": "base", "categories": "loss", "description": "d"},
+    metric_pages.summary_outputs(files, {"facades": gt}, [{"name": "base", "categories": "loss", "description": "d"},
                                               {"name": "other", "categories": "loss", "description": ""}],
                                   tmp_path / "s.html", tmp_path / "s.tsv")
     tsv = pd.read_csv(tmp_path / "s.tsv", sep="\t")
@@ -262,7 +272,7 @@ def test_metrics_outputs_and_summary_from_files(tmp_path):
 
 
 def test_single_arm_paired_page_says_why(tmp_path):
-    from pix2pix_ablation.report.findings_page import write_comparison_page
+    from pix2pix_ablation.reporting.findings_page import write_comparison_page
 
     findings = tmp_path / "findings.tsv"
     pd.DataFrame(columns=["comparison", "arm", "metric", "verdict", "published"]).to_csv(findings, sep="\t")
@@ -279,12 +289,12 @@ def test_one_seed_arm_shows_the_bootstrap_interval_and_a_multi_seed_arm_the_seed
                   "metrics": {"ssim": ssim, "fcn_mean_iou": 0.2}, "ci95": {"ssim": ci}}  # FCN: no bootstrap
         path.write_text(json.dumps({"experiment": arm, "seed": seed, "epochs": [result]}))
         files.append((arm, path, 4))
-    runs = tables.read_runs(files)
-    summary = tables.summarize(runs, ["multi", "single"], metrics=("ssim", "fcn_mean_iou"))
+    runs = arm_metrics.read_runs(files)
+    summary = arm_metrics.summarize(runs, ["multi", "single"], metrics=("ssim", "fcn_mean_iou"))
     out = tmp_path / "m.html"
-    pages.write_metrics_table(out, runs, summary, ["multi", "single"], "t", {}, metrics=("ssim", "fcn_mean_iou"))
+    metric_pages.write_metrics_table(out, runs, summary, ["multi", "single"], "t", {}, metrics=("ssim", "fcn_mean_iou"))
     text = out.read_text()
-    _, low, high = tables.t_interval([0.50, 0.52])
+    _, low, high = t_interval([0.50, 0.52])
     cells = re.findall(r'<td data-sort="[^"]*"[^>]*>([^<]*)<span class="sub">([^<]*)</span>', text)
     assert ("0.510", f"[{low:.3f}, {high:.3f}]") in cells  # two seeds: over seeds, not the bootstrap
     assert ("0.700", "⟨0.655, 0.745⟩") in cells  # one seed: its bootstrap over test images
@@ -402,14 +412,14 @@ def test_report_outputs_carry_the_statistics(tiny_report):
     paired = (panel / "paired.html").read_text()
     # every metric the run scored (LPIPS is left out without its weights)
     scored = set(pd.read_csv(tiny_report["dir"] / "results" / "metrics.tsv", sep="\t")["metric"])
-    assert scored == set(tables.METRICS) - {"lpips"}
+    assert scored == set(arm_metrics.METRICS) - {"lpips"}
     # the findings' rows of the comparison: one per registered metric, LPIPS not tested
-    assert paired.count("<tr>") == 1 + len(tables.METRICS) and paired.count(">not tested: ") == 1
+    assert paired.count("<tr>") == 1 + len(arm_metrics.METRICS) and paired.count(">not tested: ") == 1
     assert "seed variation not measured" not in paired  # both arms have seeds 0 and 1
     loss = (tiny_report["dir"] / "results" / "report" / "loss--baseline" / "paired.html").read_text()
     assert loss.count("(one seed: seed variation not measured)<") == len(scored)
     # 3 grid images of 64 px; rows: input, one per arm (or saved epoch), ground truth
-    header = grids.layout_for(["x"], 3, 64).header_height
+    header = image_grids.layout_for(["x"], 3, 64).header_height
     for name in ("norm--baseline", "saved-epochs--baseline", "other--odd"):
         width, height = Image.open(tiny_report["dir"] / "results" / "report" / name / "image_grid.png").size
         assert height == header + (3 if name == "other--odd" else 4) * 64 and width > 3 * 64
@@ -486,12 +496,12 @@ def test_fcn_scores_left_out_are_explained_and_have_no_upper_bound(tmp_path):
     reason = "the label images are not palette-coded (0% of training label pixels within 40 of a palette colour)"
     ground_truth = {"fcn_mean_iou": 0.45, "fcn_per_pixel_acc": 0.9, "fcn_per_class_acc": 0.5,
                     "fcn_check": {"usable": False, "reason": reason}}
-    assert tables.upper_bound(ground_truth) == {}
-    assert tables.upper_bound({**ground_truth, "fcn_check": {"usable": True}})["fcn_mean_iou"] == 0.45
+    assert arm_metrics.upper_bound(ground_truth) == {}
+    assert arm_metrics.upper_bound({**ground_truth, "fcn_check": {"usable": True}})["fcn_mean_iou"] == 0.45
     runs = _runs({"ref": {0: {"l1": 0.3, "ssim": 0.5}}, "new": {0: {"l1": 0.2, "ssim": 0.4}}})
     runs["fcn_left_out"] = reason
-    summary = tables.summarize(runs, ["ref", "new"], metrics=("ssim", "l1"))
-    from pix2pix_ablation.report.pages import write_metrics_table
+    summary = arm_metrics.summarize(runs, ["ref", "new"], metrics=("ssim", "l1"))
+    from pix2pix_ablation.reporting.metric_pages import write_metrics_table
 
     write_metrics_table(tmp_path / "m.html", runs, summary, ["ref", "new"], "t", {}, metrics=("ssim", "l1"))
     text = (tmp_path / "m.html").read_text()
@@ -506,9 +516,9 @@ def test_findings_files_answer_every_comparison(tiny_report):
     # every comparison with a reference (not "other"), every registered metric per arm
     assert set(findings["comparison"]) == {"loss--baseline", "norm--baseline", "saved-epochs--baseline"}
     for (_, arm), part in findings.groupby(["comparison", "arm"]):
-        assert list(part["metric"].sort_values()) == sorted(tables.METRICS), arm
+        assert list(part["metric"].sort_values()) == sorted(arm_metrics.METRICS), arm
     tested = findings[~findings["verdict"].str.startswith("not tested")]
-    assert set(tested["metric"]) == set(tables.METRICS) - {"lpips"}
+    assert set(tested["metric"]) == set(arm_metrics.METRICS) - {"lpips"}
     lpips = findings.loc[findings["metric"] == "lpips", "verdict"]
     assert lpips.str.startswith("not tested: evaluation.lpips.backbone.source and").all()  # the config's reason
     # the interval holds its estimate; one-seed comparisons say so; two seeds give shares and seeds needed

@@ -14,8 +14,8 @@ from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
 from pix2pix_ablation import statistics as st
-from pix2pix_ablation.report import tables
 from pix2pix_ablation.statistics import variance
+from pix2pix_ablation.statistics.seeds import t_interval
 
 
 def _study(rng: np.random.Generator, seeds: int, images: int, seed_sd: float, image_sd: float, inter_sd: float,
@@ -63,7 +63,7 @@ def test_interval_is_never_narrower_than_the_seed_only_t_and_p_is_consistent_wit
     for _ in range(50):
         d = _study(rng, 3, 20, 1.0, 0.3, 1.0, effect=0.8)
         c = st.compare_per_image(d, np.zeros_like(d), higher_is_better=True)
-        _, low, high = tables.t_interval(d.mean(1))
+        _, low, high = t_interval(d.mean(1))
         assert c.ci_low <= low + 1e-12 and c.ci_high >= high - 1e-12
         # the interval excludes zero exactly when p < 0.05
         assert (c.ci_low > 0 or c.ci_high < 0) == (c.p < 0.05)

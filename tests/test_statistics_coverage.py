@@ -13,7 +13,7 @@ image / interaction) and test images dominate (0.05 / 3.0 / 2.0). Measured here 
     images    3          0.948             0.733            0.802
     images    5          0.952             0.515            0.703
 
-The seed-only t (``report.tables.t_interval`` over the seed means, today's paired test)
+The seed-only t (``statistics.seeds.t_interval`` over the seed means, today's paired test)
 misses the image variation, which does not shrink with seeds; the naive bootstrap
 (seeds, then images within seeds, percentile) under-covers with few seeds in both regimes.
 """
@@ -25,7 +25,7 @@ import pytest
 from scipy import stats
 
 from pix2pix_ablation import statistics as st
-from pix2pix_ablation.report import tables
+from pix2pix_ablation.statistics.seeds import t_interval
 
 IMAGES = 50
 STUDIES = 1000
@@ -49,7 +49,7 @@ def _seed_only_coverage(d: np.ndarray) -> float:
     means = d.mean(2)
     seeds = means.shape[1]
     half = stats.t.ppf(0.975, seeds - 1) * means.std(1, ddof=1) / np.sqrt(seeds)
-    _, low, high = tables.t_interval(means[0])
+    _, low, high = t_interval(means[0])
     assert (low, high) == pytest.approx((means[0].mean() - half[0], means[0].mean() + half[0]))
     return float(np.mean(np.abs(means.mean(1)) <= half))
 

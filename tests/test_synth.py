@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from pix2pix_ablation.data import load_split
-from pix2pix_ablation.palette import CLASS_NAMES, NUM_CLASSES, rgb_to_class
-from pix2pix_ablation.synth import make_canvas, make_dataset, make_pair
+from pix2pix_ablation.data.loader import load_split
+from pix2pix_ablation.data.palette import CLASS_NAMES, NUM_CLASSES, rgb_to_class
+from pix2pix_ablation.data.synthetic import make_canvas, make_dataset, make_pair
 
 SIZE = 64
 FACADE, WINDOW = CLASS_NAMES.index("facade"), CLASS_NAMES.index("window")

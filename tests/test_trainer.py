@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pix2pix_ablation import trainer
-from pix2pix_ablation.attention import AttentionGate, SpatialAttention
-from pix2pix_ablation.checkpoint import load_snapshot
-from pix2pix_ablation.config import CHOICES
-from pix2pix_ablation.data import load_split
-from pix2pix_ablation.networks import UNetLevel
-from pix2pix_ablation.synth import make_dataset
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.config.experiment import CHOICES
+from pix2pix_ablation.data.loader import load_split
+from pix2pix_ablation.data.synthetic import make_dataset
+from pix2pix_ablation.model.attention import AttentionGate, SpatialAttention
+from pix2pix_ablation.model.networks import UNetLevel
+from pix2pix_ablation.training import trainer
+from pix2pix_ablation.training.checkpoint import load_snapshot
+from pix2pix_ablation.training.trainer import train
 
 from .conftest import tiny_config
 

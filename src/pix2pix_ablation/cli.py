@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from .config import ConfigError, ExperimentConfig, load, with_overrides
+from .config.experiment import ConfigError, ExperimentConfig, load, with_overrides
 
 
 def _config_from(args: argparse.Namespace) -> ExperimentConfig:
@@ -19,7 +19,7 @@ def _config_from(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .trainer import train
+    from .training.trainer import train
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out}: exists and is not a folder")
@@ -30,14 +30,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_model_summary(args: argparse.Namespace) -> int:
-    from .model_summary import summarize
+    from .training.model_summary import summarize
 
     print(json.dumps(summarize(_config_from(args)), indent=2))
     return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import make_dataset
+    from .data.synthetic import make_dataset
 
     manifest = make_dataset(Path(args.out), args.train, args.val, args.test, args.size, args.seed)
     print(json.dumps(manifest))
@@ -45,7 +45,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_train_step
+    from .training.throughput import bench_train_step
 
     cfg = _config_from(args)
     print(json.dumps(bench_train_step(cfg, size=args.size, batch=args.batch, iters=args.iters, warmup=args.warmup)))
@@ -54,8 +54,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .atomic import write_text
+    from .config.schema import METRICS_DOC
     from .metrics import registry
-    from .schema import METRICS_DOC
 
     if args.write:
         write_text(METRICS_DOC, registry.with_definitions(METRICS_DOC.read_text()))
@@ -72,7 +72,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_knobs(args: argparse.Namespace) -> int:
-    from .schema import knob_schema_text, knob_table, write_generated
+    from .config.schema import knob_schema_text, knob_table, write_generated
 
     if args.write:
         for path in write_generated():
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 def _error(args: argparse.Namespace, exc: Exception) -> int:
     """One line on stderr, and where the workflow asks for it (train), on the job's console too;
     a failed training is recorded as failed for good (not retried: retries.py)."""
-    from .retries import FINAL_EXIT_CODE, mark_failed
+    from .training.retries import FINAL_EXIT_CODE, mark_failed
 
     line = f"pix2pix-ablation {args.command}: error: {exc}"
     print(line, file=sys.stderr)

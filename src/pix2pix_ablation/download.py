@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .bounds import quote
+from .config.bounds import quote
 
 
 class FetchError(RuntimeError):

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .config import ExperimentConfig
+from .config.experiment import ExperimentConfig
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, ExperimentConfig, from_mapping
-from .datasets import Dataset, configured_datasets
-from .experiments import Experiment, load_experiments
+from .config.experiment import ConfigError, ExperimentConfig, from_mapping
+from .config.experiments import Experiment, load_experiments
+from .config.schema import SCHEMA_DIR, SchemaError, validate
+from .data.registry import Dataset, configured_datasets
 from .layout import CHECKPOINTS, DATA_DIR, DATA_MANIFEST, RESULTS, run_dir
-from .schema import SCHEMA_DIR, SchemaError, validate
 
 REPO = SCHEMA_DIR.parents[1]  # the Snakefile's folder: what the workflow resolves its own files against
 EMBEDDED_CONFIG = REPO / "config" / "config.yaml"
@@ -146,7 +146,7 @@ def train_images(workflow: Workflow, name: str, directory: Path) -> tuple[int | 
         return int(ds.expected_counts["train"]), f"{said} (not fetched yet)"
     folder = Path(ds.source) / "train"
     if folder.is_dir():
-        from .data import list_images
+        from .data.loader import list_images
 
         return len(list_images(folder)), f"{folder} (not fetched yet)"
     return None, f"unknown until {DATA_DIR.format(dataset=name)} is fetched"
@@ -154,7 +154,7 @@ def train_images(workflow: Workflow, name: str, directory: Path) -> tuple[int | 
 
 def finished_seeds(exp: Experiment, iterations: int | None, directory: Path) -> dict[int, dict[str, Any]]:
     """{seed: the trainer's summary} of the row's seeds whose training is finished under ``directory``."""
-    from .trainer import _finished_record  # the trainer's own test of "finished", not a copy of it
+    from .training.trainer import _finished_record  # the trainer's own test of "finished", not a copy of it
 
     found = {}
     for seed in exp.seeds:
@@ -183,7 +183,7 @@ def gflop_per_iteration(cfg: ExperimentConfig) -> float:
     """FLOPs of one training iteration of ``cfg`` (bench.iteration_gflop: model-summary x batch)."""
     key = shape_key(cfg)
     if key not in _gflop_cache:
-        from .bench import iteration_gflop
+        from .training.throughput import iteration_gflop
 
         _gflop_cache[key] = iteration_gflop(cfg, cfg.crop_size, cfg.batch_size)
     return _gflop_cache[key]
@@ -196,7 +196,7 @@ def snapshot_bytes(cfg: ExperimentConfig) -> int:
     if key not in _snapshot_cache:
         import torch
 
-        from .networks import build_generator
+        from .model.networks import build_generator
 
         with torch.device("meta"):
             state = build_generator(cfg).state_dict()
@@ -318,7 +318,7 @@ def source_measured(configs: Sequence[ExperimentConfig], threads: int, iters: in
     shape whose FLOPs per second fall below a third of the shapes' median (a longer burst)
     is timed once more, keeping the faster of the two.
     """
-    from .bench import bench_train_step
+    from .training.throughput import bench_train_step
 
     def timed_step(cfg: ExperimentConfig) -> dict[str, Any]:
         timed = cfg.replace(num_threads=cfg.num_threads or threads, compile=False)  # compiling takes minutes

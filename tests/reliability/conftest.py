@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_ablation.synth import make_dataset
+from pix2pix_ablation.data.synthetic import make_dataset
 
 from ..workflow_util import snakemake_command
 

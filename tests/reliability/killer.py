@@ -42,7 +42,7 @@ def _die() -> None:
 def install(event: str) -> None:
     import torch
 
-    from pix2pix_ablation import trainer
+    from pix2pix_ablation.training import trainer
 
     kind, _, count = event.partition(":")
     target = int(count or 1)
@@ -132,7 +132,7 @@ def serve() -> int:
     import torch  # noqa: F401 - the expensive import, done once before forking
 
     import pix2pix_ablation.cli  # noqa: F401
-    import pix2pix_ablation.trainer  # noqa: F401
+    import pix2pix_ablation.training.trainer  # noqa: F401
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

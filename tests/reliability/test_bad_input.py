@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from pix2pix_ablation.synth import make_dataset
+from pix2pix_ablation.data.synthetic import make_dataset
 
 from ..conftest import tiny_config
 from ..workflow_util import config_error_line, make_workdir, snakemake, tiny_workflow_config, write_config

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pix2pix_ablation import layout
-from pix2pix_ablation.dataset_fetch import FetchError, fetch_dataset
+from pix2pix_ablation.data.fetch import FetchError, fetch_dataset
 
 from ..workflow_util import make_workdir, snakemake, tiny_workflow_config, write_config
 from .conftest import CHILD_ENV, COUNTS, Route, facades_tarball

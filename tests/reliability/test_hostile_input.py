@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_ablation.dataset_fetch import FetchError, fetch_dataset
-from pix2pix_ablation.experiments import TableError, load_experiments
-from pix2pix_ablation.synth import make_dataset
+from pix2pix_ablation.config.experiments import TableError, load_experiments
+from pix2pix_ablation.data.fetch import FetchError, fetch_dataset
+from pix2pix_ablation.data.synthetic import make_dataset
 
 from ..workflow_util import make_workdir, snakemake, tiny_workflow_config, write_config
 from .conftest import CHILD_ENV
@@ -196,8 +196,8 @@ def test_names_are_at_most_100_characters(tmp_path, length, ok):
 
 
 def test_the_name_limit_keeps_every_derived_file_name_under_255_bytes():
-    from pix2pix_ablation.bounds import MAX_NAME, NAME_MAX_BYTES, longest_derived_name
-    from pix2pix_ablation.config import field_names
+    from pix2pix_ablation.config.bounds import MAX_NAME, NAME_MAX_BYTES, longest_derived_name
+    from pix2pix_ablation.config.experiment import field_names
 
     longest = longest_derived_name("n" * MAX_NAME, [*field_names(), "other", "saved-epochs"])
     assert len(longest.encode()) <= NAME_MAX_BYTES, longest
@@ -228,18 +228,18 @@ def test_bad_workflow_config_is_one_line_before_any_job(tmp_path, edit, key, fra
 
 
 def test_synthetic_size_minimum_is_the_generators():
-    from pix2pix_ablation.safe_yaml import load_yaml_file
-    from pix2pix_ablation.schema import SCHEMA_DIR
-    from pix2pix_ablation.synth import MIN_SIZE
+    from pix2pix_ablation.config.safe_yaml import load_yaml_file
+    from pix2pix_ablation.config.schema import SCHEMA_DIR
+    from pix2pix_ablation.data.synthetic import MIN_SIZE
 
     schema = load_yaml_file(SCHEMA_DIR / "config.schema.yaml")
     assert schema["$defs"]["dataset"]["properties"]["synthetic"]["properties"]["size"]["minimum"] == MIN_SIZE
 
 
 def test_seeds_maximum_is_one_number_everywhere():
-    from pix2pix_ablation.bounds import MAX_SEEDS
-    from pix2pix_ablation.safe_yaml import load_yaml_file
-    from pix2pix_ablation.schema import SCHEMA_DIR
+    from pix2pix_ablation.config.bounds import MAX_SEEDS
+    from pix2pix_ablation.config.safe_yaml import load_yaml_file
+    from pix2pix_ablation.config.schema import SCHEMA_DIR
 
     assert load_yaml_file(SCHEMA_DIR / "config.schema.yaml")["properties"]["seeds"]["maximum"] == MAX_SEEDS
     assert load_yaml_file(SCHEMA_DIR / "experiments.schema.yaml")["properties"]["seeds"]["maximum"] == MAX_SEEDS
@@ -315,7 +315,7 @@ def test_folder_sources_with_what_no_training_can_read_fail_in_one_line(dataset_
 
 
 def test_archive_and_folder_caps_stop_before_the_limit_is_passed(dataset_folder, tmp_path):
-    from pix2pix_ablation.dataset_fetch import Limits
+    from pix2pix_ablation.data.fetch import Limits
 
     archive = tmp_path / "facades.tar.gz"
     subprocess.run(["tar", "-czf", str(archive), "-C", str(dataset_folder.parent), "facades"], check=True)
@@ -365,7 +365,7 @@ def run_train(config: Path, data: Path, out: Path, *extra: str) -> tuple[subproc
 
 
 def test_a_diverging_training_stops_naming_iteration_and_term_and_is_marked_failed(tiny_run, tmp_path):
-    from pix2pix_ablation.retries import FINAL_EXIT_CODE, final_failure
+    from pix2pix_ablation.training.retries import FINAL_EXIT_CODE, final_failure
 
     data, config = tiny_run
     out = tmp_path / "run"
@@ -382,7 +382,7 @@ def test_a_diverging_training_stops_naming_iteration_and_term_and_is_marked_fail
 
 
 def test_no_cuda_and_a_bad_image_fail_for_good_with_the_cause_on_the_console(tiny_run, tmp_path):
-    from pix2pix_ablation.retries import FINAL_EXIT_CODE, final_failure
+    from pix2pix_ablation.training.retries import FINAL_EXIT_CODE, final_failure
 
     data, config = tiny_run
     run, console = run_train(config(), data, tmp_path / "gpu", "--device", "cuda")

@@ -37,9 +37,9 @@ import pytest
 import torch
 
 from pix2pix_ablation import layout
-from pix2pix_ablation.config import from_mapping
-from pix2pix_ablation.synth import make_dataset
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.config.experiment import from_mapping
+from pix2pix_ablation.data.synthetic import make_dataset
+from pix2pix_ablation.training.trainer import train
 
 from ..test_slurm_workflow import _squeue
 from ..workflow_util import make_workdir, slurm_job_field, snakemake, tiny_workflow_config

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from pix2pix_ablation import checkpoint, trainer
-from pix2pix_ablation.trainer import train
+from pix2pix_ablation.training import checkpoint, trainer
+from pix2pix_ablation.training.trainer import train
 
 from ..conftest import tiny_config
 

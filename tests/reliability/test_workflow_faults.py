@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_ablation import checkpoint
-from pix2pix_ablation.config import load as load_config
+from pix2pix_ablation.config.experiment import load as load_config
+from pix2pix_ablation.training import checkpoint
 
 from ..workflow_util import make_workdir, planned_jobs, planned_wildcards, snakemake, tiny_workflow_config
 from .conftest import CHILD_ENV, start_snakemake, train_jobs, wait_for

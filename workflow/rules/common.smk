@@ -11,11 +11,11 @@ from snakemake.exceptions import WorkflowError
 WORKFLOW_DIR = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
-from pix2pix_ablation.comparisons import find_comparisons  # noqa: E402
-from pix2pix_ablation.config import ConfigError, from_mapping  # noqa: E402
-from pix2pix_ablation.datasets import configured_datasets  # noqa: E402
+from pix2pix_ablation.config.comparisons import find_comparisons  # noqa: E402
+from pix2pix_ablation.config.experiment import ConfigError, from_mapping  # noqa: E402
+from pix2pix_ablation.data.registry import configured_datasets  # noqa: E402
 from pix2pix_ablation.download import file_name_of  # noqa: E402
-from pix2pix_ablation.experiments import TableError, load_experiments  # noqa: E402
+from pix2pix_ablation.config.experiments import TableError, load_experiments  # noqa: E402
 from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one place for every path)
     CHECKPOINTS,
     DATA_DIR,
@@ -53,17 +53,17 @@ from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one pla
 )
 from pix2pix_ablation.metrics import registry  # noqa: E402
 from pix2pix_ablation.metrics.lpips_weights import lpips_files  # noqa: E402
-from pix2pix_ablation.report.figures import PANEL_FILES  # noqa: E402
-from pix2pix_ablation.report.panels import (  # noqa: E402
+from pix2pix_ablation.reporting.panel_files import PANEL_FILES  # noqa: E402
+from pix2pix_ablation.reporting.panels import (  # noqa: E402
     SUMMARY_CATEGORY,
     build_panels,
     comparison_specs,
     panel_data,
     seeds_phrase,
 )
-from pix2pix_ablation.retries import skip_retries_after_final_failures  # noqa: E402
-from pix2pix_ablation.safe_yaml import YamlError, check_tree, load_yaml_file  # noqa: E402
-from pix2pix_ablation.schema import SchemaError, validate  # noqa: E402
+from pix2pix_ablation.training.retries import skip_retries_after_final_failures  # noqa: E402
+from pix2pix_ablation.config.safe_yaml import YamlError, check_tree, load_yaml_file  # noqa: E402
+from pix2pix_ablation.config.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
@@ -245,7 +245,7 @@ def get_final_output():
     return [METRICS_TSV, SUMMARY_TSV, *report_outputs()]
 
 
-# --- the report: panels (pix2pix_ablation.report.panels decides which files feed which panel) ---
+# --- the report: panels (pix2pix_ablation.reporting.panels decides which files feed which panel) ---
 
 
 REPORT_CFG = config["report"]
@@ -267,7 +267,7 @@ if unknown := sorted(set(REPORT_CFG["min_effect"]) - set(registry.KEYS)):
 
 
 def findings_comparisons():
-    """Every comparison the findings test (pix2pix_ablation.report.panels.comparison_specs)."""
+    """Every comparison the findings test (pix2pix_ablation.reporting.panels.comparison_specs)."""
     return comparison_specs(PANELS.values(), EXPERIMENTS, _real_features_of)
 
 
@@ -294,7 +294,7 @@ def panel(wildcards):
 
 
 def panel_files(wildcards):
-    """Which files feed the panel's figures (pix2pix_ablation.report.figures.PanelData)."""
+    """Which files feed the panel's figures (pix2pix_ablation.reporting.panel_files.PanelData)."""
     p = panel(wildcards)
     direction = EXPERIMENTS[p.arms[0].experiment].config.direction
     # a palette dataset's label maps are its right (B) half

@@ -1,7 +1,7 @@
 # Report stage: one panel per comparison (rows differing in one column) plus the
 # saved-epochs panel, each a few figures and tables flagged report(...) with a caption
 # from report/*.rst. The report category is the panel's ablation axis, the
-# subcategory which rows it compares; pix2pix_ablation.report.panels decides which
+# subcategory which rows it compares; pix2pix_ablation.reporting.panels decides which
 # files feed which panel, so a new row of the experiments table needs no change here.
 wildcard_constraints:
     comparison=r"[^/]+",

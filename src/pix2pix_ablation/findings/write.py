@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..atomic import atomic_open, write_json, write_text
 from ..metrics import registry
-from . import tables
+from . import latex
 from .build import Findings
 
 MARK = {"agrees": "✔ agrees", "contradicts": "✘ contradicts", "inconclusive": "? inconclusive",
@@ -83,11 +83,11 @@ def write_tables(findings: Findings, paths: Sequence[str]) -> None:
     by_name = {Path(p).stem: [q for q in paths if Path(q).stem == Path(p).stem] for p in paths}
     for comp in findings.comparisons:
         stats = findings.arm_stats[findings.arm_stats["comparison"] == comp["id"]]
-        wide = tables.arm_table(stats, findings.rows[findings.rows["comparison"] == comp["id"]], comp["arms"])
+        wide = latex.arm_table(stats, findings.rows[findings.rows["comparison"] == comp["id"]], comp["arms"])
         _write_pair(by_name.pop(comp["id"]), wide, f"{comp['title']} on {comp['dataset']}: {comp['sentence']}",
                     f"tab:{comp['id']}")
     summary = findings.summary_stats
-    wide = tables.arm_table(summary, findings.summary_marks, list(dict.fromkeys(summary["arm"])))
+    wide = latex.arm_table(summary, findings.summary_marks, list(dict.fromkeys(summary["arm"])))
     _write_pair(by_name.pop("summary"), wide, "All experiments at their last saved epoch (mean ± 95% CI half-width; "
                 "▲/▼: significantly better/worse than the reference of a comparison it is an arm of).",
                 "tab:summary")
@@ -98,7 +98,7 @@ def write_tables(findings: Findings, paths: Sequence[str]) -> None:
 def _write_pair(paths: Sequence[str], wide: pd.DataFrame, caption: str, label: str) -> None:
     for path in paths:
         if path.endswith(".tex"):
-            write_text(path, tables.latex(wide, caption, label))
+            write_text(path, latex.table(wide, caption, label))
         else:
             with atomic_open(path) as fh:
                 wide.to_csv(fh, index=False)

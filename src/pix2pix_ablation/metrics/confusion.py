@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..palette import NUM_CLASSES
+from ..data.palette import NUM_CLASSES
 
 
 def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:

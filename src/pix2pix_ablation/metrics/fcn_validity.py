@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..palette import FACADES, Palette
+from ..data.palette import FACADES, Palette
 from .confusion import confusion_matrix, scores_from_confusion
 
 # RGB distance to the nearest palette colour within which a pixel counts as palette-coded,

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atomic import atomic_path
-from ..palette import IGNORE, NUM_CLASSES
+from ..data.palette import IGNORE, NUM_CLASSES
 from .errors import MetricsError
 
 log = logging.getLogger(__name__)
