@@ -174,3 +174,45 @@ def test_ignore_pixels_are_neither_learnt_nor_scored():
     assert cm.sum() == (maps != IGNORE).sum() == cm[2, 0]
     # the majority class is the most common LABELLED class, not "ignore"
     assert majority_scores(maps, maps, 3)["per_pixel_acc"] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- generated choices
+
+
+def test_dataset_choices_schema_and_registry_table_are_generated_from_the_code():
+    """workflow/schemas/datasets.schema.yaml and docs/datasets.md's registry table come from
+    the registry, the palettes and the synthetic styles; this fails when they drift."""
+    from pix2pix_ablation.config.schema import DOCS, SCHEMA_DIR
+    from pix2pix_ablation.data import choices
+
+    assert (SCHEMA_DIR / choices.SCHEMA_FILE).read_text() == choices.dataset_choices_text(), \
+        "regenerate: pix2pix-ablation knobs --write"
+    doc = (DOCS / "datasets.md").read_text()
+    start = doc.index(choices.TABLE_START) + len(choices.TABLE_START)
+    assert doc[start:doc.index(choices.TABLE_END)] == choices.registry_table(), \
+        "regenerate: pix2pix-ablation knobs --write"
+
+
+def test_a_new_palette_or_registry_name_reaches_the_config_schema(monkeypatch, tmp_path):
+    from pix2pix_ablation.config.safe_yaml import load_yaml_file
+    from pix2pix_ablation.config.schema import SCHEMA_DIR, SchemaError, validate
+    from pix2pix_ablation.data import choices
+
+    schema = choices.dataset_choices_schema()["$defs"]
+    assert schema["palette"]["enum"] == ["facades", "cityscapes", None]
+    monkeypatch.setitem(choices.PALETTES, "ade20k", choices.PALETTES["facades"])
+    monkeypatch.setitem(choices.REGISTRY, "ade20k_pairs", choices.REGISTRY["maps"])
+    assert "ade20k" in choices.dataset_choices_schema()["$defs"]["palette"]["enum"]
+    assert "ade20k_pairs" in choices.dataset_choices_schema()["$defs"]["source"]["description"]
+    assert "`ade20k_pairs`" in choices.registry_table()
+    assert (SCHEMA_DIR / choices.SCHEMA_FILE).read_text() != choices.dataset_choices_text()
+
+    # the config schema reads its choices from the generated file, not a copy of its own
+    for name in ("config.schema.yaml", "knobs.schema.yaml"):
+        (tmp_path / name).write_text((SCHEMA_DIR / name).read_text())
+    (tmp_path / choices.SCHEMA_FILE).write_text(choices.dataset_choices_text())
+    config = {**load_yaml_file(SCHEMA_DIR.parents[1] / "config" / "config.yaml"),
+              "datasets": {"x": {"source": "synthetic", "palette": "ade20k"}}}
+    validate(config, tmp_path / "config.schema.yaml")
+    with pytest.raises(SchemaError, match=r"datasets\.x\.palette: 'ade20k' is not one of"):
+        validate(config, SCHEMA_DIR / "config.schema.yaml")

@@ -72,10 +72,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_knobs(args: argparse.Namespace) -> int:
-    from .config.schema import knob_schema_text, knob_table, write_generated
+    from .config.schema import DOCS, SCHEMA_DIR, knob_schema_text, knob_table, write_generated
+    from .data import choices
 
     if args.write:
-        for path in write_generated():
+        for path in [*write_generated(), *choices.write_generated(SCHEMA_DIR, DOCS / "datasets.md")]:
             print(f"wrote {path}")
     else:
         sys.stdout.write(knob_schema_text() if args.schema else knob_table())
@@ -117,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", action="store_true",
                    help="print the JSON schema of the knobs instead (workflow/schemas/knobs.schema.yaml)")
     p.add_argument("--write", action="store_true",
-                   help="rewrite workflow/schemas/knobs.schema.yaml and the table in docs/experiments.md "
-                        "(after adding a knob)")
+                   help="rewrite what is generated from the code: workflow/schemas/knobs.schema.yaml and the "
+                        "table in docs/experiments.md (after adding a knob), workflow/schemas/datasets.schema.yaml "
+                        "and the registry table in docs/datasets.md (after adding a dataset, palette or style)")
     p.set_defaults(func=cmd_knobs)
 
     p = sub.add_parser("metrics", help="every reported metric: direction, family, definition (markdown)")

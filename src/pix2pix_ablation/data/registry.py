@@ -1,9 +1,8 @@
 """Named datasets: the pix2pix registry, and a config entry resolved into one :class:`Dataset`.
 
 ``data:`` in the config is the default dataset (rows with an empty ``dataset`` cell),
-``datasets:`` holds more, each under its name. A ``source`` is a registry name
-(``facades``, ``maps``, ``edges2shoes``, ``edges2handbags``, ``night2day``,
-``cityscapes``), a URL, a local archive, a directory of aligned pairs, or ``synthetic``.
+``datasets:`` holds more, each under its name. A ``source`` is a name of
+:data:`REGISTRY`, a URL, a local archive, a directory of aligned pairs, or ``synthetic``.
 A registry name brings its archive URL, the direction the paper translates, the image
 counts that are known (checked after the fetch) and the label palette where there is
 one; the entry's own keys override them.
