@@ -197,3 +197,14 @@ def test_bootstrap_reports_the_standard_kid_not_the_paired_one():
     assert res["kid"] == pytest.approx(kernel_inception_distance(fake, real, 30, 100, 0)[0], rel=1e-12)
     paired = kernel_inception_distance(fake, real, 30, 100, 0, paired=True)[0]
     assert abs(res["kid"] - paired) > 0.1 * abs(paired)
+
+
+def test_bootstrap_cis_equals_one_bootstrap_ci_per_statistic():
+    from pix2pix_ablation.metrics import bootstrap_cis
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(40, 3))
+    together = bootstrap_cis(data, lambda x: {"a": x[:, 0].mean(), "b": np.median(x[:, 1])}, n_boot=200, seed=7)
+    assert together["a"] == bootstrap_ci(data, lambda x: x[:, 0].mean(), n_boot=200, seed=7)
+    assert together["b"] == bootstrap_ci(data, lambda x: np.median(x[:, 1]), n_boot=200, seed=7)
+    assert together["a"] != bootstrap_ci(data, lambda x: x[:, 0].mean(), n_boot=200, seed=8)

@@ -27,7 +27,15 @@ from ..data.loader import PairedImages, load_split, save_png, to_nhwc, to_uint8_
 from ..data.palette import Palette, rgb_to_class
 from ..environment import pick_device, versions
 from ..hashing import file_sha256
-from ..metrics import bootstrap_ci, bootstrap_fid_kid, confusion_matrix, load_segmenter, registry, segment
+from ..metrics import (
+    bootstrap_ci,
+    bootstrap_cis,
+    bootstrap_fid_kid,
+    confusion_matrix,
+    load_segmenter,
+    registry,
+    segment,
+)
 from ..training.checkpoint import load_snapshot, snapshot_name
 from .features import build_inception, features
 from .segmenter import fcn_metrics, fcn_setup, resize
@@ -177,9 +185,8 @@ def _score_snapshot(snapshot: Path, device: torch.device, scoring_for: Callable[
         with atomic_open(out_dir / layout.CONFUSION, "wb") as fh:
             np.save(fh, confusion)
         metrics.update(fcn_metrics(confusion.sum(0)))
-        for key in metrics.keys() & {m.key for m in registry.of_source("segmenter")}:
-            intervals[key] = list(bootstrap_ci(confusion, lambda c, key=key: fcn_metrics(c.sum(0))[key],
-                                               n_boot=n_boot, seed=cfg.seed))
+        fcn = bootstrap_cis(confusion, lambda c: fcn_metrics(c.sum(0)), n_boot=n_boot, seed=cfg.seed)
+        intervals.update({key: list(bounds) for key, bounds in fcn.items()})
     registry.check_complete(metrics, left_out)
 
     result = {

@@ -54,6 +54,5 @@ def _listing(rows: pd.DataFrame) -> str:
     """``FID and KID of loss_l1, and SSIM of loss_cgan``."""
     parts = []
     for arm, part in rows.groupby("arm", sort=False):
-        titles = [registry.metric(m).title for m in registry.ordered(part["metric"])]
-        parts.append(f"{titles[0] if len(titles) == 1 else ', '.join(titles[:-1]) + ' and ' + titles[-1]} of {arm}")
+        parts.append(f"{registry.titles(part['metric'])} of {arm}")
     return parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]

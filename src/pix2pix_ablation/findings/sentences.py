@@ -6,8 +6,6 @@ FID, worse on SSIM) is always stated beside the other, never averaged away.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 
 from ..metrics import registry
@@ -22,11 +20,6 @@ def verdict_kind(verdict: str) -> str:
     raise ValueError(f"unknown verdict {verdict!r}")
 
 
-def _titles(metrics: Sequence[str]) -> str:
-    titles = [registry.metric(m).title for m in registry.ordered(metrics)]
-    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
-
-
 def arm_phrase(rows: pd.DataFrame) -> str:
     """``better on FID and KID, worse on SSIM, no detectable difference on PSNR (3 seeds)``."""
     tested = rows[rows["verdict"].map(verdict_kind) != "not tested"]
@@ -35,7 +28,8 @@ def arm_phrase(rows: pd.DataFrame) -> str:
         metrics = list(tested.loc[tested["verdict"].map(verdict_kind) == kind, "metric"])
         if not metrics:
             continue
-        where = f"all {len(metrics)} metrics" if len(metrics) == len(tested) and len(metrics) > 2 else _titles(metrics)
+        every = len(metrics) == len(tested) and len(metrics) > 2
+        where = f"all {len(metrics)} metrics" if every else registry.titles(metrics)
         parts.append(f"{kind} on {where}")
     if not parts:
         return "not tested (" + "; ".join(dict.fromkeys(rows["verdict"])) + ")"

@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 _SOURCES = {
-    ".bootstrap": ("bootstrap_ci", "bootstrap_fid_kid"),
+    ".bootstrap": ("bootstrap_ci", "bootstrap_cis", "bootstrap_fid_kid"),
     ".errors": ("MetricsError",),
     ".feature_distances": ("frechet_distance", "kernel_inception_distance", "polynomial_kernel"),
     ".fid": ("cached_features", "features_cache_key", "inception_features", "inception_weights_path",

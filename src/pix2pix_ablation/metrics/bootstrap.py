@@ -7,7 +7,7 @@ business (``statistics``: the t interval over seeds, and the findings' intervals
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -42,6 +42,19 @@ def bootstrap_ci(
     indices and applies it to every array, and ``statistic`` gets the resampled arrays
     as positional arguments.
     """
+    return bootstrap_cis(data, lambda *x: {"": statistic(*x)}, n_boot, seed, alpha)[""]
+
+
+def bootstrap_cis(
+    data: np.ndarray | Sequence[float] | tuple[np.ndarray, ...],
+    statistics: Callable[..., Mapping[str, float]],
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> dict[str, tuple[float, float]]:
+    """:func:`bootstrap_ci` of several statistics at once: ``statistics`` returns them all
+    from one resample (the FCN scores of one summed confusion matrix), so each resample is
+    drawn and scored once. Equal to one :func:`bootstrap_ci` per statistic with the same seed."""
     arrays = [np.asarray(x) for x in data] if isinstance(data, tuple) else [np.asarray(data)]
     n = len(arrays[0])
     if n < 1 or any(len(x) != n for x in arrays):
@@ -49,11 +62,12 @@ def bootstrap_ci(
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     rng = np.random.default_rng(seed)
-    samples = np.empty(n_boot)
+    samples: dict[str, np.ndarray] = {}
     for i in range(n_boot):
         idx = rng.integers(0, n, n)
-        samples[i] = statistic(*(x[idx] for x in arrays))
-    return _percentile_interval(samples, alpha)
+        for key, value in statistics(*(x[idx] for x in arrays)).items():
+            samples.setdefault(key, np.empty(n_boot))[i] = value
+    return {key: _percentile_interval(values, alpha) for key, values in samples.items()}
 
 
 def bootstrap_fid_kid(

@@ -235,6 +235,12 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def titles(keys: Iterable[str]) -> str:
+    """The metrics' titles in registry order, joined as a sentence does: ``FID and KID``,
+    ``SSIM, PSNR and L1``."""
+    return _and([metric(k).title for k in ordered(keys)])
+
+
 def direction_phrase() -> str:
     """``higher is better (↑) except L1, LPIPS, FID and KID (lower is better, ↓)``, from the registry."""
     lower = [m.title for m in METRICS if not m.higher_is_better]
