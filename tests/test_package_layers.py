@@ -14,6 +14,7 @@ LAYERS = [
     {"config"},
     {"download", "environment"},
     {"data"},
+    {"study"},
     {"model"},
     {"training"},
     {"metrics"},

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config.experiment import ConfigError, ExperimentConfig, from_mapping
-from .config.experiments import Experiment, load_experiments
-from .config.schema import SCHEMA_DIR, SchemaError, validate
-from .data.registry import Dataset, configured_datasets
+from .config.experiment import ExperimentConfig, from_mapping
+from .config.experiments import Experiment
+from .config.schema import SCHEMA_DIR
+from .data.registry import Dataset
 from .layout import CHECKPOINTS, DATA_DIR, DATA_MANIFEST, RESULTS, run_dir
+from .study import load_study
 
 REPO = SCHEMA_DIR.parents[1]  # the Snakefile's folder: what the workflow resolves its own files against
 EMBEDDED_CONFIG = REPO / "config" / "config.yaml"
@@ -88,32 +89,14 @@ def workflow_config(configfiles: Sequence[Path] = (), overrides: Sequence[str] =
     return config
 
 
-def _in_workdir(path: str, directory: Path) -> Path:
-    """A relative path of the config as common.smk's config_path finds it: in the working
-    directory if there, else beside the Snakefile."""
-    p = Path(path)
-    if p.is_absolute() or (directory / p).exists():
-        return p if p.is_absolute() else directory / p
-    return REPO / p if (REPO / p).exists() else directory / p
-
-
 def load_workflow(configfiles: Sequence[Path] = (), overrides: Sequence[str] = (),
                   directory: Path = Path(".")) -> Workflow:
-    """Config and table validated as the workflow validates them; errors are the workflow's one line."""
+    """Config and table loaded as the workflow loads them (:func:`~.study.load_study`); errors
+    are the workflow's one line (:class:`~.study.StudyError`)."""
     config = workflow_config(configfiles, overrides)
-    try:
-        validate(config, SCHEMA_DIR / "config.schema.yaml")
-        from_mapping(config["defaults"])
-        datasets = configured_datasets(config)
-    except SchemaError as exc:
-        raise ValueError(f"config {exc}") from None
-    except ConfigError as exc:
-        raise ValueError(f"config defaults.{exc}") from None
-    table = _in_workdir(config["experiments"], directory)
-    experiments = load_experiments(table, config["defaults"], config["seeds"], SCHEMA_DIR / "experiments.schema.yaml",
-                                   datasets, config["row_seeds"])
-    return Workflow(config, datasets, experiments, table, [f"{_shown(EMBEDDED_CONFIG)} (embedded)",
-                                                           *map(str, configfiles)])
+    study = load_study(config, REPO, directory)
+    return Workflow(config, study.datasets, list(study.experiments.values()), study.table,
+                    [f"{_shown(EMBEDDED_CONFIG)} (embedded)", *map(str, configfiles)])
 
 
 def _shown(path: Path) -> str:

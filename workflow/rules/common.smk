@@ -12,10 +12,8 @@ WORKFLOW_DIR = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from pix2pix_ablation.config.comparisons import find_comparisons  # noqa: E402
-from pix2pix_ablation.config.experiment import ConfigError, from_mapping  # noqa: E402
-from pix2pix_ablation.data.registry import configured_datasets  # noqa: E402
+from pix2pix_ablation.config.safe_yaml import YamlError, load_yaml_file  # noqa: E402
 from pix2pix_ablation.download import file_name_of  # noqa: E402
-from pix2pix_ablation.config.experiments import TableError, load_experiments  # noqa: E402
 from pix2pix_ablation.layout import (  # noqa: E402 (the results layout: one place for every path)
     CHECKPOINTS,
     DATA_DIR,
@@ -61,15 +59,14 @@ from pix2pix_ablation.reporting.panels import (  # noqa: E402
     panel_data,
     seeds_phrase,
 )
+from pix2pix_ablation.study import StudyError, load_study  # noqa: E402
 from pix2pix_ablation.training.retries import skip_retries_after_final_failures  # noqa: E402
-from pix2pix_ablation.config.safe_yaml import YamlError, check_tree, load_yaml_file  # noqa: E402
-from pix2pix_ablation.config.schema import SchemaError, validate  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
-# one pass: the schema's defaults filled in, the first problem as one line naming the key
-# (snakemake.utils.validate would print the whole schema), then what relates knobs to
-# each other. Snakemake parsed the config files already, but with aliases and repeated keys
+# one pass (study.py, shared with `pix2pix-ablation plan`): the schema's defaults filled in,
+# the first problem as one line naming the key (snakemake.utils.validate would print the
+# whole schema), then what relates knobs to each other, then the table. Snakemake parsed the config files already, but with aliases and repeated keys
 # allowed (an alias bomb expanded in its config hashing; `seeds` twice kept the last):
 # they are read again strictly, and what Snakemake built (--config included) is checked.
 try:
@@ -78,41 +75,11 @@ try:
 except YamlError as exc:
     raise WorkflowError(str(exc)) from None
 try:
-    check_tree(config)
-    validate(config, SCHEMAS / "config.schema.yaml")
-    from_mapping(config["defaults"])
-    DATASETS = configured_datasets(config)  # by name, the default (data:) first
-except (SchemaError, YamlError) as exc:
-    raise WorkflowError(f"config {exc}") from None
-except ConfigError as exc:
-    raise WorkflowError(f"config defaults.{exc}") from None
-except ValueError as exc:
-    raise WorkflowError(f"config {exc}") from None
-
-
-def config_path(path):
-    """A relative path of the config: in the working directory if it is there, else beside the Snakefile."""
-    path = Path(path)
-    if path.is_absolute() or path.exists():
-        return path
-    return WORKFLOW_DIR / path if (WORKFLOW_DIR / path).exists() else path
-
-
-EXPERIMENTS_TABLE = config_path(config["experiments"])
-try:
-    EXPERIMENTS = {
-        e.name: e
-        for e in load_experiments(
-            EXPERIMENTS_TABLE,
-            config["defaults"],
-            config["seeds"],
-            SCHEMAS / "experiments.schema.yaml",
-            DATASETS,
-            config["row_seeds"],
-        )
-    }
-except TableError as exc:
+    STUDY = load_study(config, WORKFLOW_DIR, schema_dir=SCHEMAS)
+except StudyError as exc:
     raise WorkflowError(str(exc)) from None
+DATASETS = STUDY.datasets  # by name, the default (data:) first
+EXPERIMENTS = STUDY.experiments
 COMPARISONS = find_comparisons(list(EXPERIMENTS.values()))
 # the datasets some row trains on: only these are fetched, segmented and reported
 USED_DATASETS = list(dict.fromkeys(e.config.dataset for e in EXPERIMENTS.values()))
