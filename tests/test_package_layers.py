@@ -1,5 +1,5 @@
 """The package's folders are the pipeline's stages: no module imports a later stage, and
-no modules import each other in a loop (docs/layout.md). Type-only imports do not count."""
+no modules import each other in a loop (docs/layout.md)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,7 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
     here = _module(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     found = set()
-    tree = ast.parse(path.read_text())
-    # a type-only import (under ``if TYPE_CHECKING:``) loads nothing at run time
-    for block in [n for n in ast.walk(tree) if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]:
-        block.body = []
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - (node.level - 1)]

@@ -14,15 +14,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .bounds import MAX_NAME, MAX_SEEDS, quote
 from .experiment import ConfigError, ExperimentConfig, coerce, field_names, resolve
 from .safe_yaml import YamlError, decode_utf8
 from .schema import SCHEMA_DIR, SchemaError, validate
-
-if TYPE_CHECKING:  # the table only reads the resolved datasets' names and directions
-    from ..data.registry import Dataset
 
 # columns that describe the row rather than the experiment's config
 META_COLUMNS = ("name", "seeds", "description")
@@ -30,6 +27,13 @@ META_COLUMNS = ("name", "seeds", "description")
 
 class TableError(ValueError):
     """The experiments table is invalid; the message names file, row and column."""
+
+
+class Dataset(Protocol):
+    """What the table reads of a configured dataset (data.registry.Dataset): the direction
+    its rows translate unless a row sets one."""
+
+    direction: str | None
 
 
 @dataclass(frozen=True)
