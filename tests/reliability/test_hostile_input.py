@@ -328,6 +328,19 @@ def test_archive_and_folder_caps_stop_before_the_limit_is_passed(dataset_folder,
     assert not (tmp_path / "results" / "data" / "facades").exists()
 
 
+def test_a_folder_of_endless_empty_folders_stops_at_the_cap(dataset_folder, tmp_path):
+    from pix2pix_ablation.data.fetch import Limits
+
+    entries = sum(1 for _ in dataset_folder.rglob("*")) + 1  # the folder itself counts, as in an archive
+    deep = dataset_folder / "val"
+    for i in range(50):
+        deep = deep / f"d{i}"
+        deep.mkdir()
+    message = fetch_error(dataset_folder, tmp_path / "results", limits=Limits(max_files=entries + 10))
+    assert message.startswith(f"{dataset_folder}: holds more than {entries + 10} files (extract_max_files"), message
+    assert not (tmp_path / "results" / "data" / "facades").exists()
+
+
 def test_a_source_that_is_no_archive_is_one_line(tmp_path):
     not_tar = tmp_path / "facades.tar.gz"
     not_tar.write_text("<html>a login page</html>\n")

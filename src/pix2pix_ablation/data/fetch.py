@@ -107,12 +107,15 @@ _KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCH
           (stat.S_ISBLK, "device file"), (stat.S_ISSOCK, "socket"))
 
 
-def _regular_files(root: Path, shown: Callable[[Path], str]) -> Iterator[tuple[Path, int]]:
+def _regular_files(root: Path, shown: Callable[[Path], str],
+                   entered: Callable[[Path], None] = lambda folder: None) -> Iterator[tuple[Path, int]]:
     """(path, size) of every regular file under ``root``, descending folders without following
-    links; anything else raises FetchError naming it (``shown``: how a path is named)."""
+    links; anything else raises FetchError naming it (``shown``: how a path is named).
+    ``entered`` is called with each folder before it is listed."""
     stack = [root]
     while stack:
         folder = stack.pop()
+        entered(folder)
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
         for entry in entries:
@@ -132,7 +135,15 @@ def _copy_folder(source: Path, dest: Path, limits: Limits) -> None:
     """Copy the regular files under ``source`` to ``dest`` (see :func:`_regular_files`), capped."""
     files = size = 0
     dest.mkdir(parents=True)
-    for path, nbytes in _regular_files(source, str):
+
+    def count_folder(folder: Path) -> None:
+        # folders count as an archive's members do: a tree of millions of empty folders is
+        # refused at the cap instead of walked to the end
+        nonlocal files
+        files += 1
+        limits.check(files, size, str(source))
+
+    for path, nbytes in _regular_files(source, str, count_folder):
         files, size = files + 1, size + nbytes
         limits.check(files, size, str(source))
         target = dest / path.relative_to(source)
