@@ -163,7 +163,7 @@ _snapshot_cache: dict[str, int] = {}
 
 
 def gflop_per_iteration(cfg: ExperimentConfig) -> float:
-    """FLOPs of one training iteration of ``cfg`` (bench.iteration_gflop: model-summary x batch)."""
+    """FLOPs of one training iteration of ``cfg`` (training.throughput.iteration_gflop: model-summary x batch)."""
     key = shape_key(cfg)
     if key not in _gflop_cache:
         from .training.throughput import iteration_gflop
@@ -340,7 +340,8 @@ def make_plan(workflow: Workflow, directory: Path = Path("."), *, it_per_s: floa
     if measure not in MEASURE_CHOICES:
         raise ValueError(f"--measure: {measure!r} is not one of {', '.join(MEASURE_CHOICES)}")
     if measure_iters < 1 or measure_warmup < 0 or not measure_seconds >= 0:
-        raise ValueError("--measure-iters must be at least 1 and --measure-seconds at least 0")
+        raise ValueError("--measure-iters must be at least 1, --measure-seconds at least 0 and the warm-up "
+                         "iterations at least 0")
     images = {name: train_images(workflow, name, directory) for name in
               dict.fromkeys(e.config.dataset for e in workflow.experiments)}
     rows, done_summaries = [], []

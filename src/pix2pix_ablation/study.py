@@ -14,8 +14,8 @@ from typing import Any
 
 from .config.experiment import ConfigError, from_mapping
 from .config.experiments import Experiment, TableError, load_experiments
-from .config.safe_yaml import YamlError, check_tree
-from .config.schema import SCHEMA_DIR, SchemaError, validate
+from .config.safe_yaml import check_tree
+from .config.schema import SCHEMA_DIR, validate
 from .data.registry import Dataset, configured_datasets
 
 
@@ -54,7 +54,7 @@ def load_study(config: Mapping[str, Any], workflow_dir: Path, directory: Path = 
         datasets = configured_datasets(config)
     except ConfigError as exc:
         raise StudyError(f"config defaults.{exc}") from None
-    except (SchemaError, YamlError, ValueError) as exc:
+    except ValueError as exc:  # SchemaError, YamlError, or a dataset entry's own
         raise StudyError(f"config {exc}") from None
     table = config_path(config["experiments"], workflow_dir, directory)
     try:

@@ -66,9 +66,10 @@ SCHEMAS = WORKFLOW_DIR / "workflow" / "schemas"
 
 # one pass (study.py, shared with `pix2pix-ablation plan`): the schema's defaults filled in,
 # the first problem as one line naming the key (snakemake.utils.validate would print the
-# whole schema), then what relates knobs to each other, then the table. Snakemake parsed the config files already, but with aliases and repeated keys
-# allowed (an alias bomb expanded in its config hashing; `seeds` twice kept the last):
-# they are read again strictly, and what Snakemake built (--config included) is checked.
+# whole schema), then what relates knobs to each other, then the table. Snakemake parsed
+# the config files already, but with aliases and repeated keys allowed (an alias bomb
+# expanded in its config hashing; `seeds` twice kept the last): they are read again
+# strictly, and what Snakemake built (--config included) is checked.
 try:
     for configfile in workflow.configfiles:
         load_yaml_file(configfile)

@@ -42,7 +42,7 @@ def fit_segmenter(data_dir: Path, out_path: Path, ground_truth_path: Path, spec:
 
     The label maps (the right half) are read with ``palette``. The result
     (``ground_truth_path``) also says whether the FCN score means anything on this
-    dataset (:func:`~.metrics.fcn_validity.fcn_validity`): evaluations leave it out where
+    dataset (:func:`~..metrics.fcn_validity.fcn_validity`): evaluations leave it out where
     it does not.
     """
     torch_device = pick_device(device)

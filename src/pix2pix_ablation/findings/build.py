@@ -174,7 +174,7 @@ def _comparison(spec: Mapping[str, Any], arms: Sequence[ArmScores], real: np.nda
 
 def build_findings(specs: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
                    results: Path = Path(".")) -> Findings:
-    """The findings of every comparison spec (``report.panels.comparison_specs``), strongest comparison first."""
+    """The findings of every comparison spec (``reporting.panels.comparison_specs``), strongest comparison first."""
     settings = {"alpha": 0.05, "power": 0.8, "bootstrap": 200, "min_effect": {}, "kid_subset_size": 100, **settings}
     claims = load_claims()
     loaded: dict[tuple[str, int], ArmScores] = {}

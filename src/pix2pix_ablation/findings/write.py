@@ -1,6 +1,6 @@
 """The findings as files: TSV (every number), Markdown (to read or paste), a JSON summary the
 landing page reads, per-arm statistics and the pasteable tables. The report's HTML page of
-them is the report's (``report.findings_page``)."""
+them is the report's (``reporting.findings_page``)."""
 
 from __future__ import annotations
 

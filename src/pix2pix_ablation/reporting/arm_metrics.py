@@ -38,7 +38,7 @@ def fmt(metric: str, value: float) -> str:
 
 
 def epoch_result(run: dict[str, Any], epoch: int, path: str | Path = "") -> dict[str, Any]:
-    """The result of one saved epoch in a run-level metrics.json (as ``evaluate.evaluate_run`` writes it)."""
+    """The result of one saved epoch in a run-level metrics.json (as ``evaluation.scoring.evaluate_run`` writes it)."""
     for result in run["epochs"]:
         if int(result["epoch"]) == int(epoch):
             return result
@@ -119,6 +119,7 @@ def upper_bound(ground_truth: Mapping[str, float]) -> dict[str, float]:
 
 
 def upper_from_file(ground_truth: str | os.PathLike[str] | None) -> dict[str, float]:
+    """:func:`upper_bound` of a segmenter's ground-truth record on disk; {} without one."""
     return upper_bound(json.loads(Path(ground_truth).read_text())) if ground_truth else {}
 
 

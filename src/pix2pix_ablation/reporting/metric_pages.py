@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..atomic import atomic_open
 from ..metrics import registry
-from .arm_metrics import METRICS, ArmMetrics, best_arms, fmt, read_runs, summarize, upper_from_file
+from .arm_metrics import METRICS, ArmMetrics, best_arms, fmt, read_arm_metrics, upper_from_file
 from .html import Cell, Row, table_html, write_page
 
 
@@ -202,10 +202,8 @@ def summary_outputs(
     html_out: str | os.PathLike[str],
     tsv_out: str | os.PathLike[str],
 ) -> pd.DataFrame:
-    order = list(dict.fromkeys(label for label, *_ in arm_files))
-    runs = read_runs(arm_files)
-    summary = summarize(runs, order)
+    m = read_arm_metrics(arm_files, None)
     # one FCN upper bound per dataset (the segmenter of each on its real photos)
     uppers = {name: upper_from_file(path) for name, path in ground_truths.items()}
-    write_summary(html_out, tsv_out, runs, summary, experiments, {k: v for k, v in uppers.items() if v})
-    return summary
+    write_summary(html_out, tsv_out, m.runs, m.summary, experiments, {k: v for k, v in uppers.items() if v})
+    return m.summary

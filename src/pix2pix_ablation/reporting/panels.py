@@ -107,7 +107,7 @@ def build_panels(experiments: Mapping[str, Experiment], comparisons: Sequence[Co
 
 def panel_data(panel: Panel, *, smoothing: int, data: str, split: str, grid_images: int,
                direction: str, input_label: str) -> dict[str, Any]:
-    """The fields of :class:`~.figures.PanelData` for ``panel``: which files feed its figures."""
+    """The fields of :class:`~.panel_files.PanelData` for ``panel``: which files feed its figures."""
     seeds = {a.experiment: a.seeds for a in panel.arms}
     return {
         "comparison": panel.id,

@@ -204,7 +204,7 @@ def train(cfg: ExperimentConfig, data_dir: Path, out_dir: Path, device: str = "a
           keep_state: bool = False) -> dict[str, Any]:
     """Train (or resume, or find finished) one experiment/seed into ``out_dir``.
 
-    ``device`` is ``auto``, ``cpu`` or ``cuda`` (:func:`~.environment.pick_device`).
+    ``device`` is ``auto``, ``cpu`` or ``cuda`` (:func:`~..environment.pick_device`).
     ``keep_state`` keeps the rolling training state of the finished run (to train it
     further later); by default only the snapshots stay.
     """
